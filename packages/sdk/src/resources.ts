@@ -1,0 +1,86 @@
+/**
+ * The Protocol resources exactly as the API returns them (SPEC §4).
+ * Timestamps are integer Unix seconds, `null` when unset. Ids are 16 alphanumeric characters.
+ */
+
+export type Id = string;
+export type UnixSeconds = number;
+
+/** The sender summary embedded in a message (and the members listed in a group). */
+export interface ContactSummary {
+  id: Id;
+  username: string;
+  phone_number: string;
+  avatar_url: string | null;
+  last_active_at: UnixSeconds | null;
+  created_at: UnixSeconds;
+}
+
+export interface Contact extends ContactSummary {
+  display_name: string | null;
+  conversation_id: Id | null;
+}
+
+export interface Conversation {
+  id: Id;
+  contact_id: Id | null;
+  group_id: Id | null;
+  pinned_message_id: Id | null;
+  is_pinned: boolean;
+  is_muted: boolean;
+  last_active_at: UnixSeconds | null;
+  last_opened_at: UnixSeconds | null;
+  created_at: UnixSeconds;
+  archived_at: UnixSeconds | null;
+}
+
+/** In responses each reaction is a single-key object: `{"red_angry_face": ["KateMcCallister"]}`. */
+export type Reaction = Record<string, string[]>;
+
+export interface Attachment {
+  id: Id;
+  message_id: Id | null;
+  filename: string;
+  file_url: string;
+  file_type: string;
+  file_size: number;
+  created_at: UnixSeconds;
+}
+
+export interface Message {
+  id: Id;
+  conversation_id: Id;
+  /** The sending contact, or `null` when the account itself sent the message. */
+  contact: ContactSummary | null;
+  message: string;
+  reactions: Reaction[];
+  attachments: Attachment[];
+  read_at: UnixSeconds | null;
+  created_at: UnixSeconds;
+  updated_at: UnixSeconds;
+}
+
+export interface Group {
+  id: Id;
+  name: string;
+  description: string | null;
+  avatar_url: string | null;
+  conversation_id: Id | null;
+  contacts: ContactSummary[];
+  created_at: UnixSeconds;
+  archived_at: UnixSeconds | null;
+}
+
+/** Every list endpoint answers with one page of newest-first results. */
+export interface Page<T> {
+  has_more: boolean;
+  data: T[];
+}
+
+/** The error body of every failed request (SPEC §3). */
+export interface ApiErrorBody {
+  type: 'invalid_request' | 'api_error';
+  message: string;
+  documentation_url: string;
+  param?: string;
+}

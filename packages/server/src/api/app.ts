@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { Logger } from 'pino';
+import type { FileStore } from '../files/file-store.js';
+import type { Store } from '../store/index.js';
+import { authenticate } from './auth.js';
+import { installErrorHandler } from './error-handler.js';
+import { installFormParser } from './forms.js';
+import { attachmentRoutes, fileRoutes } from './routes/attachments.js';
+import { contactRoutes } from './routes/contacts.js';
+import { conversationRoutes } from './routes/conversations.js';
+import { eventRoutes } from './routes/events.js';
+import { groupRoutes } from './routes/groups.js';
+import { messageRoutes } from './routes/messages.js';
+import { validatorCompiler } from './validation.js';
+
+export const JSON_BODY_LIMIT = 1024 * 1024;
+export const UPLOAD_LIMIT = 50 * 1024 * 1024;
+
+export interface AppOptions {
+  store: Store;
+  files: FileStore;
+  logger: Logger;
+}
+
+/**
+ * The HTTP API. Request path: parse (JSON, form, multipart) → validate against the route's
+ * schema → authenticate the key → the store, scoped to the key's account → JSON. Every failure
+ * on the way leaves through the one error handler.
+ */
+export async function buildApp({ store, files, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: JSON_BODY_LIMIT,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Answer a client that stops mid-body instead of waiting forever.
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  installErrorHandler(app);
+  installFormParser(app, JSON_BODY_LIMIT);
+  await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 10, parts: 12, fieldSize: 1024 } });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await store.ping();
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', reason: 'database unreachable' });
+    }
+  });
+  fileRoutes(app, store, files);
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('preHandler', authenticate(store));
+      contactRoutes(v1, store);
+      conversationRoutes(v1, store);
+      messageRoutes(v1, store);
+      groupRoutes(v1, store);
+      attachmentRoutes(v1, store, files);
+      eventRoutes(v1, store);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

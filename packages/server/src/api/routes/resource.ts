@@ -1,0 +1,50 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { IdParams } from '../schemas.js';
+
+/** The five operations every Protocol resource has, as the store offers them. */
+export interface ResourceOperations<T> {
+  list(account: string, query: any): Promise<{ has_more: boolean; data: T[] }>;
+  get(account: string, id: string): Promise<T>;
+  create?(account: string, body: any): Promise<T>;
+  update(account: string, id: string, body: any): Promise<T>;
+  delete(account: string, id: string): Promise<unknown>;
+}
+
+export interface ResourceRoutes<T> {
+  /** e.g. `/contacts` */
+  path: string;
+  operations: ResourceOperations<T>;
+  listQuery: TSchema;
+  createBody?: TSchema;
+  updateBody: TSchema;
+}
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/**
+ * `GET /<res>`, `POST /<res>`, `GET|PUT|PATCH|DELETE /<res>/:id`: the same shape for every
+ * resource, so they behave alike (status codes, 404s, aliases) by construction.
+ */
+export function registerResource<T>(app: FastifyInstance, routes: ResourceRoutes<T>): void {
+  const { path, operations: ops } = routes;
+  app.get(path, { schema: { querystring: routes.listQuery } }, (request) => ops.list(request.account, request.query));
+  if (routes.createBody && ops.create) {
+    const create = ops.create.bind(ops);
+    app.post(path, { schema: { body: routes.createBody } }, async (request, reply) => {
+      reply.status(201);
+      return create(request.account, request.body);
+    });
+  }
+  app.get(`${path}/:id`, { schema: { params: IdParams } }, (request: IdRequest) => ops.get(request.account, request.params.id));
+  app.route({
+    method: ['PUT', 'PATCH'],
+    url: `${path}/:id`,
+    schema: { params: IdParams, body: routes.updateBody },
+    handler: (request: IdRequest) => ops.update(request.account, request.params.id, request.body),
+  });
+  app.delete(`${path}/:id`, { schema: { params: IdParams } }, async (request: IdRequest, reply: FastifyReply) => {
+    await ops.delete(request.account, request.params.id);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,91 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { StoreContext } from './context.js';
+import { newId, newToken } from './ids.js';
+
+export interface Account {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  /** The key's last four characters. */
+  hint: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/**
+ * API keys are random 32-character tokens behind `sk_`, so a fast hash is enough: SHA-256
+ * without salt lets us find a key by its hash in one indexed lookup.
+ */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+export function accountsStore(ctx: StoreContext) {
+  const insertKey = async (account: string, key: string, name: string): Promise<ApiKeyInfo> => {
+    const row = { id: newId(), account_id: account, name, key_hash: hashKey(key), key_hint: key.slice(-4), created_at: ctx.now(), revoked_at: null };
+    await ctx.db.insertInto('api_keys').values(row).execute();
+    return { id: row.id, name, hint: row.key_hint, created_at: row.created_at, revoked_at: null };
+  };
+
+  return {
+    /** Creates an account with its first API key; the key is returned here and never again. */
+    async create(name: string): Promise<{ account: Account; key: string }> {
+      const account = { id: newId(), name, created_at: ctx.now() };
+      const key = `sk_${newToken()}`;
+      await ctx.db.transaction().execute(async (tx) => {
+        await tx.insertInto('accounts').values(account).execute();
+        await tx.insertInto('api_keys').values({ id: newId(), account_id: account.id, name: 'Default key', key_hash: hashKey(key), key_hint: key.slice(-4), created_at: account.created_at, revoked_at: null }).execute();
+      });
+      return { account, key };
+    },
+
+    /** The default account is the first one created. */
+    async findDefault(): Promise<Account | undefined> {
+      return ctx.db.selectFrom('accounts').select(['id', 'name', 'created_at']).orderBy('seq', 'asc').limit(1).executeTakeFirst();
+    },
+
+    async createKey(account: string, name: string): Promise<{ key: string; info: ApiKeyInfo }> {
+      const key = `sk_${newToken()}`;
+      return { key, info: await insertKey(account, key, name) };
+    },
+
+    /** Makes sure a key with exactly this value works for the account (PROTOCOL_API_KEY); idempotent. */
+    async ensureKey(account: string, key: string): Promise<void> {
+      const existing = await ctx.db.selectFrom('api_keys').select(['account_id', 'revoked_at']).where('key_hash', '=', hashKey(key)).executeTakeFirst();
+      if (!existing) {
+        await insertKey(account, key, 'PROTOCOL_API_KEY');
+      } else if (existing.account_id !== account || existing.revoked_at !== null) {
+        await ctx.db.updateTable('api_keys').set({ account_id: account, revoked_at: null }).where('key_hash', '=', hashKey(key)).execute();
+      }
+    },
+
+    async listKeys(account: string): Promise<ApiKeyInfo[]> {
+      const rows = await ctx.db.selectFrom('api_keys').selectAll().where('account_id', '=', account).where('revoked_at', 'is', null).orderBy('seq', 'desc').execute();
+      return rows.map((r) => ({ id: r.id, name: r.name, hint: r.key_hint, created_at: r.created_at, revoked_at: r.revoked_at }));
+    },
+
+    async revokeKey(account: string, id: string): Promise<boolean> {
+      const result = await ctx.db
+        .updateTable('api_keys')
+        .set({ revoked_at: ctx.now() })
+        .where('account_id', '=', account)
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    /** The account a key belongs to, or undefined. The final comparison is constant-time. */
+    async authenticate(key: string): Promise<string | undefined> {
+      const hash = hashKey(key);
+      const row = await ctx.db.selectFrom('api_keys').select(['account_id', 'key_hash']).where('key_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+      if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
+      return row.account_id;
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import type { Kysely } from 'kysely';
+import type { ListParams, Message, MessageListParams, MessageSendParams, MessageUpdateParams, Page, Reaction, ReactionsInput } from '@protocol/sdk';
+import { ProtocolError, notFound } from '../errors.js';
+import { toAttachment } from './attachments.js';
+import { write, type StoreContext, type WriteScope } from './context.js';
+import { toSummary } from './contacts.js';
+import { newId } from './ids.js';
+import { paginate } from './pagination.js';
+import type { Row, Tables } from './schema.js';
+
+/** Requests give `{emoji: [usernames]}`; responses (and storage) use `[{emoji: [usernames]}]`. */
+export function reactionsToList(input: ReactionsInput): Reaction[] {
+  return Object.entries(input).map(([emoji, usernames]) => ({ [emoji]: usernames }));
+}
+
+/** Turns message rows into API messages with two queries in all, not two per message. */
+export async function hydrateMessages(ctx: StoreContext, db: Kysely<Tables>, account: string, rows: Row<'messages'>[]): Promise<Message[]> {
+  if (rows.length === 0) return [];
+  const contactIds = [...new Set(rows.map((r) => r.contact_id).filter((id): id is string => id !== null))];
+  const contacts = contactIds.length
+    ? await db.selectFrom('contacts').selectAll().where('account_id', '=', account).where('id', 'in', contactIds).execute()
+    : [];
+  const attachments = await db
+    .selectFrom('attachments')
+    .selectAll()
+    .where('account_id', '=', account)
+    .where('message_id', 'in', rows.map((r) => r.id))
+    .orderBy('seq', 'asc')
+    .execute();
+  const contactById = new Map(contacts.map((c) => [c.id, toSummary(c)]));
+  return rows.map((row) => ({
+    id: row.id,
+    conversation_id: row.conversation_id,
+    contact: row.contact_id ? (contactById.get(row.contact_id) ?? null) : null,
+    message: row.message,
+    reactions: JSON.parse(row.reactions) as Reaction[],
+    attachments: attachments.filter((a) => a.message_id === row.id).map((a) => toAttachment(a, ctx.fileUrl)),
+    read_at: row.read_at,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  }));
+}
+
+async function requireMessageRow(scope: WriteScope, id: string) {
+  const row = await scope.tx.selectFrom('messages').selectAll().where('account_id', '=', scope.account).where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound('message', id);
+  return row;
+}
+
+/** Points the given attachments at a message, after checking each exists and is free. */
+async function attach(scope: WriteScope, messageId: string, attachmentIds: string[]) {
+  const ids = [...new Set(attachmentIds)];
+  if (ids.length === 0) return;
+  const found = await scope.tx.selectFrom('attachments').select(['id', 'message_id']).where('account_id', '=', scope.account).where('id', 'in', ids).execute();
+  for (const id of ids) {
+    const attachment = found.find((a) => a.id === id);
+    if (!attachment) throw notFound('attachment', id, 'attachments');
+    if (attachment.message_id && attachment.message_id !== messageId) {
+      throw new ProtocolError('conflict', `Attachment '${id}' already belongs to message '${attachment.message_id}'`, 'attachments');
+    }
+  }
+  await scope.tx.updateTable('attachments').set({ message_id: messageId }).where('account_id', '=', scope.account).where('id', 'in', ids).execute();
+}
+
+export function messagesStore(ctx: StoreContext) {
+  const hydrateOne = async (db: Kysely<Tables>, account: string, row: Row<'messages'>) => (await hydrateMessages(ctx, db, account, [row]))[0]!;
+
+  return {
+    async list(account: string, params: MessageListParams & ListParams): Promise<Page<Message>> {
+      let query = ctx.db.selectFrom('messages').selectAll().where('account_id', '=', account);
+      if (params.conversation_id !== undefined) query = query.where('conversation_id', '=', params.conversation_id);
+      const page = await paginate(ctx.db, 'messages', account, params, query);
+      return { has_more: page.has_more, data: await hydrateMessages(ctx, ctx.db, account, page.data) };
+    },
+
+    async get(account: string, id: string): Promise<Message> {
+      const row = await ctx.db.selectFrom('messages').selectAll().where('account_id', '=', account).where('id', '=', id).executeTakeFirst();
+      if (!row) throw notFound('message', id);
+      return hydrateOne(ctx.db, account, row);
+    },
+
+    /** Sending bumps the conversation's and the sender's `last_active_at` (bookkeeping: no event). */
+    send(account: string, input: MessageSendParams): Promise<Message> {
+      return write(ctx, account, async (scope) => {
+        const { tx, now } = scope;
+        const conversation = await tx.selectFrom('conversations').select('id').where('account_id', '=', account).where('id', '=', input.conversation_id).executeTakeFirst();
+        if (!conversation) throw notFound('conversation', input.conversation_id, 'conversation_id');
+        const contactId = input.contact_id ?? null;
+        if (contactId) {
+          const contact = await tx.selectFrom('contacts').select('id').where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst();
+          if (!contact) throw notFound('contact', contactId, 'contact_id');
+          await tx.updateTable('contacts').set({ last_active_at: now }).where('account_id', '=', account).where('id', '=', contactId).execute();
+        }
+        const row = {
+          id: newId(),
+          account_id: account,
+          conversation_id: input.conversation_id,
+          contact_id: contactId,
+          message: input.message,
+          reactions: '[]',
+          read_at: null,
+          created_at: now,
+          updated_at: now,
+        };
+        await tx.insertInto('messages').values(row).execute();
+        await attach(scope, row.id, input.attachments ?? []);
+        await tx.updateTable('conversations').set({ last_active_at: now }).where('account_id', '=', account).where('id', '=', input.conversation_id).execute();
+        const message = await hydrateOne(tx, account, { ...row, seq: 0 });
+        await scope.emit('message.created', message);
+        return message;
+      });
+    },
+
+    /** `reactions` and `attachments` replace what the message had. */
+    update(account: string, id: string, input: MessageUpdateParams): Promise<Message> {
+      return write(ctx, account, async (scope) => {
+        const { tx, now } = scope;
+        const before = await requireMessageRow(scope, id);
+        const changes = {
+          ...(input.message !== undefined && { message: input.message }),
+          ...(input.reactions !== undefined && { reactions: JSON.stringify(reactionsToList(input.reactions)) }),
+          ...(input.read_at !== undefined && { read_at: input.read_at }),
+          updated_at: now,
+        };
+        await tx.updateTable('messages').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
+        if (input.attachments !== undefined) {
+          let detach = tx.updateTable('attachments').set({ message_id: null }).where('account_id', '=', account).where('message_id', '=', id);
+          if (input.attachments.length > 0) detach = detach.where('id', 'not in', input.attachments);
+          await detach.execute();
+          await attach(scope, id, input.attachments);
+        }
+        if (input.read_at != null) {
+          await tx.updateTable('conversations').set({ last_opened_at: now }).where('account_id', '=', account).where('id', '=', before.conversation_id).execute();
+        }
+        const message = await hydrateOne(tx, account, { ...before, ...changes });
+        await scope.emit('message.updated', message);
+        return message;
+      });
+    },
+
+    /** The message's attachments stay, detached; a pin on it is cleared. */
+    delete(account: string, id: string): Promise<Message> {
+      return write(ctx, account, async (scope) => {
+        const { tx } = scope;
+        const row = await requireMessageRow(scope, id);
+        const message = await hydrateOne(tx, account, row);
+        await tx.updateTable('attachments').set({ message_id: null }).where('account_id', '=', account).where('message_id', '=', id).execute();
+        await tx.updateTable('conversations').set({ pinned_message_id: null }).where('account_id', '=', account).where('pinned_message_id', '=', id).execute();
+        await tx.deleteFrom('messages').where('account_id', '=', account).where('id', '=', id).execute();
+        await scope.emit('message.deleted', message);
+        return message;
+      });
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { Migrator, type Migration } from 'kysely';
+import type { Database } from '../database.js';
+import { ddlFor } from './ddl.js';
+import * as initial from './001-initial.js';
+
+/**
+ * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
+ * Kysely's migrator holds a lock while it runs (an advisory lock on PostgreSQL), so several
+ * processes starting together apply each migration once.
+ */
+const MIGRATIONS = [['001-initial', initial]] as const;
+
+export async function migrate(database: Database): Promise<string[]> {
+  const ddl = ddlFor(database.dialect);
+  const migrations: Record<string, Migration> = {};
+  for (const [name, module] of MIGRATIONS) migrations[name] = { up: (db) => module.up(db, ddl) };
+  const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
