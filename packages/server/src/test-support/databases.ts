@@ -1,0 +1,82 @@
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import pg from 'pg';
+import { newId } from '../store/ids.js';
+import { migrate, openDatabase, type Database } from '../store/index.js';
+
+/**
+ * The databases every store test runs against: a real SQLite file and a real PostgreSQL
+ * schema, fresh for each test file. PostgreSQL is required when CI is set (or
+ * PROTOCOL_REQUIRE_POSTGRES=1): then an unreachable server fails the run instead of skipping.
+ */
+export const POSTGRES_URL = process.env.PROTOCOL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const requirePostgres = Boolean(process.env.CI) || process.env.PROTOCOL_REQUIRE_POSTGRES === '1';
+
+export interface TestDatabase {
+  name: 'sqlite' | 'postgres';
+  /** A URL for a fresh, empty database (file or schema), for processes started by the test. */
+  url: string;
+  /** Opens it, migrated. */
+  open(): Promise<Database>;
+  drop(): Promise<void>;
+}
+
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch (error) {
+    if (requirePostgres) throw new Error(`PostgreSQL at ${POSTGRES_URL} is required (CI) but unreachable: ${(error as Error).message}`);
+    return false;
+  }
+}
+
+export async function sqliteDatabase(): Promise<TestDatabase> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-test-'));
+  const url = `sqlite:${path.join(dir, 'protocol.db')}`;
+  return {
+    name: 'sqlite',
+    url,
+    async open() {
+      const database = openDatabase(url);
+      await migrate(database);
+      return database;
+    },
+    drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export async function postgresDatabase(): Promise<TestDatabase | undefined> {
+  if (!(await postgresReachable())) return undefined;
+  const schema = `t_${newId().toLowerCase()}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const url = `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  return {
+    name: 'postgres',
+    url,
+    async open() {
+      const database = openDatabase(url);
+      await migrate(database);
+      return database;
+    },
+    async drop() {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
+
+/** Both databases (PostgreSQL left out, loudly, only when it is unreachable outside CI). */
+export async function testDatabases(): Promise<TestDatabase[]> {
+  const postgres = await postgresDatabase();
+  if (!postgres) console.warn(`# PostgreSQL at ${POSTGRES_URL} is unreachable: its suites are SKIPPED (set CI=1 to make this fail)`);
+  return [await sqliteDatabase(), ...(postgres ? [postgres] : [])];
+}
