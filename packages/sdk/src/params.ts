@@ -84,3 +84,27 @@ export interface AttachmentListParams extends ListParams {
 export interface EventListParams extends ListParams {
   type?: EventType;
 }
+
+export interface WebhookCreateParams {
+  name: string;
+  url: string;
+  events: EventType[];
+}
+export interface WebhookUpdateParams {
+  name?: string;
+  url?: string;
+  events?: EventType[];
+  /** `true` turns a disabled webhook back on. */
+  enabled?: boolean;
+}
+export interface DeliveryListParams extends ListParams {
+  status?: import('./resources.js').DeliveryStatus;
+}
+export interface WebhookTestParams {
+  /** Default: the webhook's first subscribed type. */
+  type?: EventType;
+}
+export interface WebhookRecoverParams {
+  /** Re-queue failed deliveries created at or after this Unix time. */
+  since: UnixSeconds;
+}

@@ -84,3 +84,60 @@ export interface ApiErrorBody {
   documentation_url: string;
   param?: string;
 }
+
+/** An endpoint registered to receive events (SPEC §6). `secret` is only on the create response. */
+export interface Webhook {
+  id: Id;
+  name: string;
+  url: string;
+  events: import('./events.js').EventType[];
+  enabled: boolean;
+  /** Why Protocol (or someone) disabled it; `null` while enabled. */
+  disabled_reason: string | null;
+  created_at: UnixSeconds;
+  updated_at: UnixSeconds;
+}
+
+export type WebhookWithSecret = Webhook & { secret: string };
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+/** Where an attempt failed: before an answer (dns, connect, tls, timeout) or with one (http). */
+export type AttemptErrorStage = 'dns' | 'connect' | 'tls' | 'timeout' | 'http';
+
+/** One event owed to one webhook. */
+export interface Delivery {
+  id: Id;
+  webhook_id: Id;
+  event_id: Id;
+  event_type: import('./events.js').EventType;
+  status: DeliveryStatus;
+  /** Attempts made so far. */
+  attempt_count: number;
+  /** When the next attempt is due (pending only). */
+  next_attempt_at: UnixSeconds | null;
+  last_attempt_at: UnixSeconds | null;
+  created_at: UnixSeconds;
+  updated_at: UnixSeconds;
+}
+
+export interface DeliveryAttempt {
+  id: Id;
+  /** 1-based. */
+  attempt: number;
+  started_at: UnixSeconds;
+  duration_ms: number;
+  status_code: number | null;
+  request_headers: Record<string, string>;
+  response_headers: Record<string, string> | null;
+  /** The first 4 KiB of the response body. */
+  response_body: string | null;
+  error: string | null;
+  error_stage: AttemptErrorStage | null;
+}
+
+/** A delivery with what was sent and every attempt. */
+export interface DeliveryDetail extends Delivery {
+  request: { url: string; body: string };
+  attempts: DeliveryAttempt[];
+}

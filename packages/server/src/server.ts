@@ -1,19 +1,34 @@
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
+import { installErrorHandler } from './api/error-handler.js';
+import { probeRoutes } from './api/routes/probes.js';
 import type { Config } from './config/config.js';
+import type { Lookup } from './delivery/ssrf.js';
 import { createFileStore } from './files/file-store.js';
 import { createLogger } from './logging.js';
+import { createMetrics } from './metrics/metrics.js';
 import { createStore, migrate, openDatabase, type Store } from './store/index.js';
+import { createWorker, type Worker } from './worker/worker.js';
 
 export interface RunningServer {
   url: string;
   app: FastifyInstance;
   store: Store;
+  worker?: Worker;
   logger: Logger;
   /** The key printed on a fresh database (only then is it known in plain text). */
   newAccountKey?: string;
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** `api` serves the API; `worker` delivers. `protocol serve` is both unless --no-worker. */
+  roles: { api: boolean; worker: boolean };
+  lookup?: Lookup;
+  /** How long shutdown waits for attempts in flight. */
+  graceMs?: number;
 }
 
 /** The URL people can reach a listener at; a wildcard host is shown as loopback. */
@@ -23,26 +38,51 @@ function displayUrl(host: string, port: number): string {
 }
 
 /**
- * Boots one process: database (migrated), store, default account, HTTP API. The delivery
- * worker joins here once the webhook engine exists.
+ * Boots one process in its roles: the database (migrated), the store, the API and/or the
+ * delivery worker, and the probes every process serves on PORT.
  */
-export async function startServer(config: Readonly<Config>, options: { logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(config: Readonly<Config>, options: StartOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const database = openDatabase(config.databaseUrl);
   await migrate(database);
   let publicUrl = config.publicUrl;
-  const store = createStore(database, { fileUrl: (account, key) => `${publicUrl}/files/${account}/${key}` });
+  const store = createStore(database, {
+    fileUrl: (account, key) => `${publicUrl}/files/${account}/${key}`,
+    attemptsPerDelivery: config.retryScheduleMs.length + 1,
+  });
+  const metrics = createMetrics(store);
 
   let newAccountKey: string | undefined;
-  let account = await store.accounts.findDefault();
-  if (!account) {
-    const created = await store.accounts.create('Default');
-    account = created.account;
-    newAccountKey = created.key;
+  if (options.roles.api) {
+    let account = await store.accounts.findDefault();
+    if (!account) {
+      const created = await store.accounts.create('Default');
+      account = created.account;
+      newAccountKey = created.key;
+    }
+    if (config.apiKey) await store.accounts.ensureKey(account.id, config.apiKey);
   }
-  if (config.apiKey) await store.accounts.ensureKey(account.id, config.apiKey);
 
-  const app = await buildApp({ store, files: createFileStore(config.dataDir), logger });
+  const app = options.roles.api
+    ? await buildApp({ store, files: createFileStore(config.dataDir), logger, metrics, allowPrivateUrls: config.allowPrivateUrls, lookup: options.lookup })
+    : Fastify({ loggerInstance: logger as FastifyBaseLogger });
+  if (!options.roles.api) {
+    installErrorHandler(app);
+    probeRoutes(app, store, metrics);
+  }
+
+  let worker: Worker | undefined;
+  let unlisten: (() => Promise<void>) | undefined;
+  let unsubscribe: (() => void) | undefined;
+  if (options.roles.worker) {
+    const started = createWorker({ store, logger, metrics, ...config, lookup: options.lookup });
+    // Wake-ups: this process's commits at once; other processes' through LISTEN/NOTIFY; polling beneath both.
+    unsubscribe = store.onCommit((committed) => committed.deliveries > 0 && started.wake());
+    unlisten = await database.listenForDeliveries?.(started.wake);
+    started.start();
+    worker = started;
+  }
+
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -53,7 +93,10 @@ export async function startServer(config: Readonly<Config>, options: { logger?: 
   const stop = () =>
     (stopping ??= (async () => {
       await app.close();
+      unsubscribe?.();
+      await unlisten?.();
+      await worker?.stop(options.graceMs);
       await store.close();
     })());
-  return { url, app, store, logger, newAccountKey, stop };
+  return { url, app, store, worker, logger, newAccountKey, stop };
 }

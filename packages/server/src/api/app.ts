@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Logger } from 'pino';
+import type { Lookup } from '../delivery/ssrf.js';
 import type { FileStore } from '../files/file-store.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Store } from '../store/index.js';
 import { authenticate } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
@@ -13,6 +15,8 @@ import { conversationRoutes } from './routes/conversations.js';
 import { eventRoutes } from './routes/events.js';
 import { groupRoutes } from './routes/groups.js';
 import { messageRoutes } from './routes/messages.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { probeRoutes } from './routes/probes.js';
 import { validatorCompiler } from './validation.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -22,6 +26,10 @@ export interface AppOptions {
   store: Store;
   files: FileStore;
   logger: Logger;
+  metrics: Metrics;
+  allowPrivateUrls: boolean;
+  /** DNS for webhook URL checks; tests inject a fake one. */
+  lookup?: Lookup;
 }
 
 /**
@@ -29,7 +37,7 @@ export interface AppOptions {
  * schema → authenticate the key → the store, scoped to the key's account → JSON. Every failure
  * on the way leaves through the one error handler.
  */
-export async function buildApp({ store, files, logger }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ store, files, logger, metrics, allowPrivateUrls, lookup }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT,
@@ -47,15 +55,7 @@ export async function buildApp({ store, files, logger }: AppOptions): Promise<Fa
     reply.header('x-request-id', request.id);
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await store.ping();
-      return { status: 'ready' };
-    } catch {
-      return reply.status(503).send({ status: 'unavailable', reason: 'database unreachable' });
-    }
-  });
+  probeRoutes(app, store, metrics);
   fileRoutes(app, store, files);
 
   await app.register(
@@ -67,6 +67,7 @@ export async function buildApp({ store, files, logger }: AppOptions): Promise<Fa
       groupRoutes(v1, store);
       attachmentRoutes(v1, store, files);
       eventRoutes(v1, store);
+      webhookRoutes(v1, store, { allowPrivateUrls, lookup });
     },
     { prefix: '/v1' },
   );

@@ -23,7 +23,10 @@ export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart
   if (httpPart !== 'body') return coercing.compile(schema);
   const json = strict.compile(schema);
   const form = coercing.compile(schema);
-  const validate = (data: unknown) => {
+  // Fastify passes a missing body as null. Treat it as `{}`, so a bodiless POST gets "Missing
+  // required field 'x'" where fields are required, and works where none are.
+  const validate = (input: unknown) => {
+    const data = input ?? {};
     const check = typeof data === 'object' && data !== null && formBodies.has(data) ? form : json;
     return check(data) ? { value: data } : { error: Object.assign(new Error('validation'), { validation: check.errors ?? [] }) };
   };

@@ -17,10 +17,12 @@ function configFrom(options: { port?: string; host?: string; databaseUrl?: strin
 
 const databaseOption = () => new Option('--database-url <url>', 'sqlite:<path> or postgres://… (env PROTOCOL_DATABASE_URL)');
 
-async function serve(options: { port?: string; host?: string; databaseUrl?: string; worker: boolean }) {
+async function run(options: { port?: string; host?: string; databaseUrl?: string }, roles: { api: boolean; worker: boolean }) {
   const config = configFrom(options);
-  const server = await startServer(config);
-  const lines = [`Protocol is running at ${server.url}`, `API: ${server.url}/v1`];
+  const server = await startServer(config, { roles });
+  const lines = roles.api
+    ? [`Protocol is running at ${server.url}`, `API: ${server.url}/v1${roles.worker ? '' : ' (no delivery worker in this process)'}`]
+    : [`Protocol worker is running at ${server.url} (health and metrics)`];
   if (server.newAccountKey) lines.push('Created the default account. Its API key (shown only now):', server.newAccountKey);
   process.stdout.write(`${lines.join('\n')}\n`);
   let signals = 0;
@@ -46,7 +48,15 @@ export function buildCli(): Command {
     .option('--host <host>', 'address to listen on (env HOST, default 127.0.0.1)')
     .addOption(databaseOption())
     .option('--no-worker', 'serve the API only; deliveries are sent by `protocol worker` processes')
-    .action(serve);
+    .action((options) => run(options, { api: true, worker: options.worker }));
+
+  program
+    .command('worker')
+    .description('deliver webhooks only (scale out on PostgreSQL); serves /healthz, /readyz and /metrics on PORT')
+    .option('--port <port>', 'port for health and metrics (env PORT, default 8080)')
+    .option('--host <host>', 'address to listen on (env HOST, default 127.0.0.1)')
+    .addOption(databaseOption())
+    .action((options) => run(options, { api: false, worker: true }));
 
   program
     .command('migrate')
@@ -72,7 +82,7 @@ export function buildCli(): Command {
       const database = openDatabase(configFrom(options).databaseUrl);
       try {
         await migrate(database);
-        const store = createStore(database, { fileUrl: () => '' });
+        const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 1 });
         const { account, key } = await store.accounts.create(options.name);
         process.stdout.write(`Created account ${account.id} (${account.name})\n${key}\n`);
       } finally {

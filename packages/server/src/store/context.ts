@@ -1,19 +1,22 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { EventType, WebhookEvent } from '@protocol/sdk';
-import type { DialectName } from './database.js';
+import type { Database } from './database.js';
+import { fanOut } from './fanout.js';
 import type { Tables } from './schema.js';
 import { newId } from './ids.js';
 
-/** What every part of the store shares: the handle, the clock and how to write. */
+/** What every part of the store shares: the handle, the clock, and what to tell after a commit. */
 export interface StoreContext {
   db: Kysely<Tables>;
-  dialect: DialectName;
+  database: Database;
   /** Unix seconds; injectable so tests control time. */
   now(): number;
   /** The public URL of an attachment's file. */
   fileUrl(account: string, storageKey: string): string;
-  /** Called after a write commits, with the events it stored (the worker's in-process wake-up). */
-  afterCommit(events: StoredEvent[]): void;
+  /** The number of attempts a new delivery gets: the retry schedule's length + 1. */
+  attemptsPerDelivery: number;
+  /** Called after a write commits: the events it stored and how many deliveries they made. */
+  afterCommit(committed: Committed): void;
 }
 
 export interface StoredEvent {
@@ -22,32 +25,43 @@ export interface StoredEvent {
   type: EventType;
 }
 
+export interface Committed {
+  events: StoredEvent[];
+  deliveries: number;
+}
+
 /** One write: a transaction scoped to an account, with the events it emits. */
 export interface WriteScope {
   tx: Transaction<Tables>;
   account: string;
   now: number;
-  /** Stores the event in this transaction: it exists if and only if the change commits. */
+  /**
+   * Stores the event and its deliveries in this transaction: they exist if and only if the
+   * change commits, so a crash can never leave an event without its deliveries.
+   */
   emit<T extends EventType>(type: T, payload: Extract<WebhookEvent, { type: T }>['payload']): Promise<void>;
 }
 
 export async function write<T>(ctx: StoreContext, account: string, work: (scope: WriteScope) => Promise<T>): Promise<T> {
-  const emitted: StoredEvent[] = [];
+  const committed: Committed = { events: [], deliveries: 0 };
   const result = await ctx.db.transaction().execute(async (tx) => {
     const now = ctx.now();
-    return work({
+    const value = await work({
       tx,
       account,
       now,
       async emit(type, payload) {
         const id = newId();
-        // The delivery body is serialized once, here, and never again.
+        // The delivery body is serialized once, here, and sent byte-identical on every attempt.
         const body = JSON.stringify({ id, type, payload });
         await tx.insertInto('events').values({ id, account_id: account, type, body, created_at: now }).execute();
-        emitted.push({ id, accountId: account, type });
+        committed.events.push({ id, accountId: account, type });
+        committed.deliveries += await fanOut(tx, { account, eventId: id, type, now, finalAttempt: ctx.attemptsPerDelivery });
       },
     });
+    if (committed.deliveries > 0) await ctx.database.notifyDeliveries(tx);
+    return value;
   });
-  if (emitted.length > 0) ctx.afterCommit(emitted);
+  if (committed.events.length > 0) ctx.afterCommit(committed);
   return result;
 }

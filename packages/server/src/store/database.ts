@@ -1,26 +1,42 @@
 import type { Kysely } from 'kysely';
 import type { Tables } from './schema.js';
-import { openPostgres } from './dialects/postgres.js';
+import { listenForDeliveries, notifyDeliveries, openPostgres } from './dialects/postgres.js';
 import { openSqlite } from './dialects/sqlite.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
-/** An open database: the Kysely handle plus the few facts that differ per dialect. */
+/**
+ * An open database: the Kysely handle plus the few things that differ per dialect, as named
+ * capabilities (after pg-boss and Kysely): how workers claim, and how they are woken.
+ */
 export interface Database {
   db: Kysely<Tables>;
   dialect: DialectName;
+  /** `FOR UPDATE SKIP LOCKED`: concurrent workers claim disjoint rows without waiting. SQLite has one writer at a time and needs none. */
+  skipLocked: boolean;
+  /** Called inside a transaction that created deliveries, to wake workers in other processes on commit. */
+  notifyDeliveries(tx: Kysely<Tables>): Promise<void>;
+  /** Subscribes to other processes' notifications; undefined where only one process can write. */
+  listenForDeliveries?(onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
 /** Chooses the dialect by the URL's scheme: `sqlite:<path>` or `postgres://…`. */
-export function openDatabase(url: string): Database {
+export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
   if (url.startsWith('sqlite:')) {
     const db = openSqlite(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: async () => {}, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const db = openPostgres(url);
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    const db = openPostgres(url, { max: options.poolSize });
+    return {
+      db,
+      dialect: 'postgres',
+      skipLocked: true,
+      notifyDeliveries,
+      listenForDeliveries: (onNotify) => listenForDeliveries(url, onNotify),
+      close: () => db.destroy(),
+    };
   }
   throw new Error(`Unsupported database URL scheme: ${url.split(':')[0]}`);
 }

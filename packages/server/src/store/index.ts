@@ -1,40 +1,49 @@
 import { sql } from 'kysely';
 import { accountsStore } from './accounts.js';
 import { attachmentsStore } from './attachments.js';
-import type { StoreContext, StoredEvent } from './context.js';
+import { claimsStore } from './claims.js';
+import type { Committed, StoreContext } from './context.js';
 import { contactsStore } from './contacts.js';
 import { conversationsStore } from './conversations.js';
 import type { Database } from './database.js';
+import { deliveriesStore } from './deliveries.js';
 import { eventsStore } from './events.js';
 import { groupsStore } from './groups.js';
 import { messagesStore } from './messages.js';
+import { webhooksStore } from './webhooks.js';
 
-export type { StoredEvent } from './context.js';
+export type { Committed, StoredEvent } from './context.js';
+export type { AttemptRecord, ClaimedDelivery, ClaimsStore } from './claims.js';
 export { openDatabase, type Database } from './database.js';
 export { migrate } from './migrations/index.js';
 
 /**
  * The store: every domain operation Protocol performs, written once with Kysely for SQLite and
- * PostgreSQL. Callers see resources and events, never SQL. Each write runs in one transaction
- * that also stores its events.
+ * PostgreSQL. Callers see resources, events and deliveries, never SQL. Each write runs in one
+ * transaction that also stores its events and their deliveries.
  */
 export interface StoreOptions {
   fileUrl: (account: string, storageKey: string) => string;
+  /** Attempts a new delivery gets: the retry schedule's length + 1. */
+  attemptsPerDelivery: number;
   now?: () => number;
-  /** Told about the events of every committed write. */
-  onEvents?: (events: StoredEvent[]) => void;
+  /** Told about every committed write that stored events or queued deliveries (the in-process wake-up). */
+  onCommit?: (committed: Committed) => void;
 }
 
 export function createStore(database: Database, options: StoreOptions) {
+  const listeners = new Set<(committed: Committed) => void>();
+  if (options.onCommit) listeners.add(options.onCommit);
   const ctx: StoreContext = {
     db: database.db,
-    dialect: database.dialect,
+    database,
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     fileUrl: options.fileUrl,
-    afterCommit: (events) => options.onEvents?.(events),
+    attemptsPerDelivery: options.attemptsPerDelivery,
+    afterCommit: (committed) => listeners.forEach((listener) => listener(committed)),
   };
   return {
-    dialect: database.dialect,
+    database,
     accounts: accountsStore(ctx),
     contacts: contactsStore(ctx),
     conversations: conversationsStore(ctx),
@@ -42,6 +51,14 @@ export function createStore(database: Database, options: StoreOptions) {
     groups: groupsStore(ctx),
     attachments: attachmentsStore(ctx),
     events: eventsStore(ctx),
+    webhooks: webhooksStore(ctx),
+    deliveries: deliveriesStore(ctx),
+    claims: claimsStore(ctx),
+    /** Subscribes to committed writes; returns the unsubscribe. */
+    onCommit(listener: (committed: Committed) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     /** Answers when the database does: the readiness probe. */
     async ping(): Promise<void> {
       await sql`select 1`.execute(database.db);

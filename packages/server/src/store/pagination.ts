@@ -6,7 +6,7 @@ import type { Tables } from './schema.js';
 export const DEFAULT_LIMIT = 10;
 export const MAX_LIMIT = 100;
 
-type OwnedTable = 'api_keys' | 'contacts' | 'conversations' | 'messages' | 'groups' | 'attachments' | 'events';
+type OwnedTable = 'api_keys' | 'contacts' | 'conversations' | 'messages' | 'groups' | 'attachments' | 'events' | 'webhooks' | 'deliveries';
 
 /**
  * Keyset pagination on `seq`, newest first. A cursor is an object id; we page on its `seq`, so

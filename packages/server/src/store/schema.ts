@@ -8,6 +8,13 @@
  * - event: one change (`contact.created` …), stored in the transaction of the change. `body` is
  *   the exact delivery body `{"id","type","payload"}`: written once, sent byte-identical on
  *   every attempt to every webhook.
+ * - webhook: an account's endpoint (name, URL, subscribed types, secret). `webhook_events` holds
+ *   one row per subscribed type, so fan-out is one indexed lookup.
+ * - delivery: one event owed to one webhook. `pending` until an attempt succeeds (`succeeded`)
+ *   or the last allowed attempt fails (`failed`). `due_at` (ms) is when it may next be tried.
+ * - attempt: one HTTP request of a delivery and what came back (or the stage that failed).
+ * - lease: a worker's claim on a pending delivery (`lease_owner`, `lease_expires_at` in ms).
+ *   A crashed worker's leases expire and another worker takes the deliveries again.
  * - seq: a per-table, ever-increasing integer. Lists page on it (newest first), so pages stay
  *   stable while rows are inserted and ties within one second are ordered by insertion.
  *
@@ -103,6 +110,61 @@ export interface EventsTable extends Owned {
   type: string;
   body: string;
   created_at: number;
+  /** 1 for the example events of `POST /webhooks/:id/test`: delivered, never logged. */
+  test: Generated<number>;
+}
+
+export interface WebhooksTable extends Owned {
+  name: string;
+  url: string;
+  enabled: number;
+  disabled_reason: string | null;
+  secret: string;
+  /** After a rotation the old secret keeps signing until `previous_secret_expires_at` (s). */
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+  /** Unix ms of the first failed attempt since the last success; drives auto-disable. */
+  failing_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookEventsTable {
+  account_id: string;
+  type: string;
+  webhook_id: string;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface DeliveriesTable extends Owned {
+  event_id: string;
+  event_type: string;
+  webhook_id: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  /** The attempt number after which a failure is final (the schedule's length + 1, or one more after a manual retry). */
+  final_attempt: number;
+  due_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AttemptsTable extends Owned {
+  delivery_id: string;
+  webhook_id: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  request_headers: string;
+  response_headers: string | null;
+  response_body: string | null;
+  error: string | null;
+  error_stage: string | null;
 }
 
 export interface Tables {
@@ -115,6 +177,10 @@ export interface Tables {
   group_members: GroupMembersTable;
   attachments: AttachmentsTable;
   events: EventsTable;
+  webhooks: WebhooksTable;
+  webhook_events: WebhookEventsTable;
+  deliveries: DeliveriesTable;
+  attempts: AttemptsTable;
 }
 
 export type Row<T extends keyof Tables> = Selectable<Tables[T]>;

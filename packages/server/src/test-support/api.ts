@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { buildApp } from '../api/app.js';
 import { createFileStore } from '../files/file-store.js';
 import { createLogger } from '../logging.js';
+import { createMetrics } from '../metrics/metrics.js';
 import { createStore, type Store } from '../store/index.js';
 import { sqliteDatabase, type TestDatabase } from './databases.js';
 
@@ -44,12 +45,12 @@ export async function openApi(target?: TestDatabase, options: { logger?: Logger 
   const database = await db.open();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-files-'));
   let url = '';
-  const store = createStore(database, { fileUrl: (account, key) => `${url}/files/${account}/${key}` });
+  const store = createStore(database, { fileUrl: (account, key) => `${url}/files/${account}/${key}`, attemptsPerDelivery: 4 });
   const {
     account: { id: account },
     key,
   } = await store.accounts.create('Test');
-  const app = await buildApp({ store, files: createFileStore(dataDir), logger: options.logger ?? createLogger('silent') });
+  const app = await buildApp({ store, files: createFileStore(dataDir), logger: options.logger ?? createLogger('silent'), metrics: createMetrics(store), allowPrivateUrls: true });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

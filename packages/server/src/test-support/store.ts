@@ -14,7 +14,8 @@ export async function openStore(target: TestDatabase): Promise<StoreFixture> {
   const committed: StoredEvent[] = [];
   const store = createStore(database, {
     fileUrl: (account, key) => `http://files.test/files/${account}/${key}`,
-    onEvents: (events) => committed.push(...events),
+    attemptsPerDelivery: 4,
+    onCommit: ({ events }) => committed.push(...events),
   });
   return {
     store,

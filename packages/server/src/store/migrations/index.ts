@@ -2,13 +2,17 @@ import { Migrator, type Migration } from 'kysely';
 import type { Database } from '../database.js';
 import { ddlFor } from './ddl.js';
 import * as initial from './001-initial.js';
+import * as webhooks from './002-webhooks.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
  * Kysely's migrator holds a lock while it runs (an advisory lock on PostgreSQL), so several
  * processes starting together apply each migration once.
  */
-const MIGRATIONS = [['001-initial', initial]] as const;
+const MIGRATIONS = [
+  ['001-initial', initial],
+  ['002-webhooks', webhooks],
+] as const;
 
 export async function migrate(database: Database): Promise<string[]> {
   const ddl = ddlFor(database.dialect);

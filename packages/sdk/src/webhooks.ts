@@ -1,0 +1,2 @@
+export * from './webhooks/sign.js';
+export * from './webhooks/verify.js';

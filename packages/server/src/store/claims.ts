@@ -1,0 +1,260 @@
+import type { AttemptErrorStage } from '@protocol/sdk';
+import type { StoreContext } from './context.js';
+import { newId } from './ids.js';
+import { failPending, signingSecrets } from './webhooks.js';
+
+/** A delivery a worker holds under lease, with everything needed to send it. */
+export interface ClaimedDelivery {
+  id: string;
+  accountId: string;
+  eventId: string;
+  eventType: string;
+  webhookId: string;
+  url: string;
+  /** The stored event body: the exact bytes of every attempt. */
+  body: string;
+  /** The number this attempt will have (1-based). */
+  attempt: number;
+  /** The attempt after which a failure is final. */
+  finalAttempt: number;
+  secrets: string[];
+  protocolSecret: string;
+  /** False when the webhook was disabled after the delivery was created. */
+  webhookEnabled: boolean;
+}
+
+export interface AttemptRecord {
+  delivery: ClaimedDelivery;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  requestHeaders: Record<string, string>;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  error: string | null;
+  errorStage: AttemptErrorStage | null;
+  /** What the policy decided. */
+  outcome: { status: 'succeeded' } | { status: 'failed'; disableReason?: string } | { status: 'pending'; dueAt: number; disableReason?: string };
+}
+
+/**
+ * The worker's side of deliveries: claim due ones under a lease, record attempts in batches,
+ * give back what was not sent. Claims span accounts; every write after that names the account.
+ */
+export function claimsStore(ctx: StoreContext) {
+  const { db } = ctx;
+  return {
+    /**
+     * Leases up to `limit` due deliveries, oldest due first, skipping webhooks the worker has no
+     * room for. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets workers claim disjoint rows at once.
+     */
+    async claim(owner: string, options: { limit: number; leaseMs: number; exclude?: string[] }): Promise<ClaimedDelivery[]> {
+      const nowMs = Date.now();
+      let due = db
+        .selectFrom('deliveries')
+        .select('seq')
+        .where('status', '=', 'pending')
+        .where('due_at', '<=', nowMs)
+        .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', nowMs)]))
+        .orderBy('due_at')
+        .limit(options.limit);
+      if (options.exclude?.length) due = due.where('webhook_id', 'not in', options.exclude);
+      if (ctx.database.skipLocked) due = due.forUpdate().skipLocked();
+      const leased = await db
+        .updateTable('deliveries')
+        .set({ lease_owner: owner, lease_expires_at: nowMs + options.leaseMs })
+        .where('seq', 'in', due)
+        .returning('seq')
+        .execute();
+      if (leased.length === 0) return [];
+      const rows = await db
+        .selectFrom('deliveries')
+        .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.id', '=', 'deliveries.event_id'))
+        .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.id', '=', 'deliveries.webhook_id'))
+        .select([
+          'deliveries.id',
+          'deliveries.account_id',
+          'deliveries.event_id',
+          'deliveries.event_type',
+          'deliveries.webhook_id',
+          'deliveries.attempt_count',
+          'deliveries.final_attempt',
+          'deliveries.due_at',
+          'events.body',
+          'webhooks.url',
+          'webhooks.enabled',
+          'webhooks.secret',
+          'webhooks.previous_secret',
+          'webhooks.previous_secret_expires_at',
+        ])
+        .where('deliveries.seq', 'in', leased.map((r) => r.seq))
+        .orderBy('deliveries.due_at')
+        .execute();
+      const nowSeconds = Math.floor(nowMs / 1000);
+      return rows.map((row) => ({
+        id: row.id,
+        accountId: row.account_id,
+        eventId: row.event_id,
+        eventType: row.event_type,
+        webhookId: row.webhook_id,
+        url: row.url,
+        body: row.body,
+        attempt: row.attempt_count + 1,
+        finalAttempt: row.final_attempt,
+        webhookEnabled: row.enabled === 1,
+        ...signingSecrets(row, nowSeconds),
+      }));
+    },
+
+    /**
+     * Writes a batch of attempts in one transaction: the attempt rows, each delivery's new state
+     * (only while this worker still holds it), the webhooks' failure streaks, and disabling.
+     */
+    async record(owner: string, records: AttemptRecord[], options: { disableAfterMs: number }): Promise<{ disabled: string[] }> {
+      if (records.length === 0) return { disabled: [] };
+      const now = ctx.now();
+      const disabled: string[] = [];
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('attempts')
+          .values(
+            records.map((r) => ({
+              id: newId(),
+              account_id: r.delivery.accountId,
+              delivery_id: r.delivery.id,
+              webhook_id: r.delivery.webhookId,
+              attempt: r.delivery.attempt,
+              started_at: r.startedAt,
+              duration_ms: Math.round(r.durationMs),
+              status_code: r.statusCode,
+              request_headers: JSON.stringify(r.requestHeaders),
+              response_headers: r.responseHeaders && JSON.stringify(r.responseHeaders),
+              response_body: r.responseBody,
+              error: r.error,
+              error_stage: r.errorStage,
+            })),
+          )
+          .execute();
+        for (const r of records) {
+          await tx
+            .updateTable('deliveries')
+            .set({
+              status: r.outcome.status,
+              attempt_count: r.delivery.attempt,
+              due_at: r.outcome.status === 'pending' ? r.outcome.dueAt : null,
+              lease_owner: null,
+              lease_expires_at: null,
+              last_attempt_at: Math.floor(r.startedAt / 1000),
+              updated_at: now,
+            })
+            .where('account_id', '=', r.delivery.accountId)
+            .where('id', '=', r.delivery.id)
+            .where('lease_owner', '=', owner)
+            .execute();
+        }
+        // Per webhook: a success ends the failure streak; a failure starts one if none is running.
+        const webhooks = new Map<string, { accountId: string; succeeded: boolean; firstFailure: number; disableReason?: string }>();
+        for (const r of records) {
+          const entry = webhooks.get(r.delivery.webhookId) ?? { accountId: r.delivery.accountId, succeeded: false, firstFailure: Infinity };
+          if (r.outcome.status === 'succeeded') entry.succeeded = true;
+          else entry.firstFailure = Math.min(entry.firstFailure, r.startedAt);
+          if (r.outcome.status !== 'succeeded' && r.outcome.disableReason) entry.disableReason = r.outcome.disableReason;
+          webhooks.set(r.delivery.webhookId, entry);
+        }
+        for (const [webhookId, entry] of webhooks) {
+          const webhook = tx.updateTable('webhooks').where('account_id', '=', entry.accountId).where('id', '=', webhookId);
+          if (entry.succeeded) {
+            await webhook.set({ failing_since: null }).where('failing_since', 'is not', null).execute();
+            continue;
+          }
+          await webhook.set({ failing_since: entry.firstFailure }).where('failing_since', 'is', null).execute();
+          const reason = entry.disableReason;
+          const disable = reason
+            ? webhook.set({ enabled: 0, disabled_reason: reason, updated_at: now }).where('enabled', '=', 1)
+            : webhook
+                .set({ enabled: 0, disabled_reason: `Disabled after its deliveries failed for ${humanDuration(options.disableAfterMs)} in a row`, updated_at: now })
+                .where('enabled', '=', 1)
+                .where('failing_since', '<=', Date.now() - options.disableAfterMs);
+          const result = await disable.executeTakeFirst();
+          if (Number(result.numUpdatedRows) > 0) {
+            disabled.push(webhookId);
+            await failPending(tx, entry.accountId, webhookId, now);
+          }
+        }
+      });
+      return { disabled };
+    },
+
+    /** Fails deliveries whose webhook was disabled meanwhile, without an attempt. */
+    async dropDisabled(owner: string, deliveries: ClaimedDelivery[]): Promise<void> {
+      for (const d of deliveries) {
+        await db
+          .updateTable('deliveries')
+          .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: ctx.now() })
+          .where('account_id', '=', d.accountId)
+          .where('id', '=', d.id)
+          .where('lease_owner', '=', owner)
+          .execute();
+      }
+    },
+
+    /** Gives back leased deliveries that were not sent (shutdown), due at once for another worker. */
+    async release(owner: string, deliveries: ClaimedDelivery[]): Promise<void> {
+      for (const d of deliveries) {
+        await db
+          .updateTable('deliveries')
+          .set({ lease_owner: null, lease_expires_at: null })
+          .where('account_id', '=', d.accountId)
+          .where('id', '=', d.id)
+          .where('lease_owner', '=', owner)
+          .where('status', '=', 'pending')
+          .execute();
+      }
+    },
+
+    /** When the next unleased pending delivery falls due (ms), so an idle worker sleeps exactly that long. */
+    async nextDueAt(): Promise<number | undefined> {
+      const nowMs = Date.now();
+      const row = await db
+        .selectFrom('deliveries')
+        .select('due_at')
+        .where('status', '=', 'pending')
+        .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', nowMs)]))
+        .orderBy('due_at')
+        .limit(1)
+        .executeTakeFirst();
+      return row?.due_at ?? undefined;
+    },
+
+    /** For /metrics: how many deliveries are due now, and how long the oldest has waited. */
+    async queueStats(): Promise<{ due: number; oldestDueAgeSeconds: number }> {
+      const nowMs = Date.now();
+      const row = await db
+        .selectFrom('deliveries')
+        .select((eb) => [eb.fn.countAll<number>().as('due'), eb.fn.min('due_at').as('oldest')])
+        .where('status', '=', 'pending')
+        .where('due_at', '<=', nowMs)
+        .executeTakeFirst();
+      const oldest = row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
+      return { due: Number(row?.due ?? 0), oldestDueAgeSeconds: oldest === undefined ? 0 : Math.max(0, (nowMs - oldest) / 1000) };
+    },
+  };
+}
+
+function humanDuration(ms: number): string {
+  const units: Array<[number, string]> = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1000, 'second'],
+  ];
+  for (const [size, name] of units) {
+    if (ms >= size) {
+      const n = Math.round(ms / size);
+      return `${n} ${name}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return `${ms} ms`;
+}
+
+export type ClaimsStore = ReturnType<typeof claimsStore>;

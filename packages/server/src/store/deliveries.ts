@@ -1,0 +1,144 @@
+import { EVENT_TYPES, type Delivery, type DeliveryAttempt, type DeliveryDetail, type DeliveryListParams, type EventType, type Page, type WebhookEvent } from '@protocol/sdk';
+import { ProtocolError, notFound } from '../errors.js';
+import type { StoreContext } from './context.js';
+import { newId } from './ids.js';
+import { paginate } from './pagination.js';
+import type { Row } from './schema.js';
+
+export function toDelivery(row: Row<'deliveries'>): Delivery {
+  return {
+    id: row.id,
+    webhook_id: row.webhook_id,
+    event_id: row.event_id,
+    event_type: row.event_type as EventType,
+    status: row.status,
+    attempt_count: row.attempt_count,
+    next_attempt_at: row.status === 'pending' && row.due_at !== null ? Math.ceil(row.due_at / 1000) : null,
+    last_attempt_at: row.last_attempt_at,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+function toAttempt(row: Row<'attempts'>): DeliveryAttempt {
+  return {
+    id: row.id,
+    attempt: row.attempt,
+    started_at: Math.floor(row.started_at / 1000),
+    duration_ms: row.duration_ms,
+    status_code: row.status_code,
+    request_headers: JSON.parse(row.request_headers),
+    response_headers: row.response_headers === null ? null : JSON.parse(row.response_headers),
+    response_body: row.response_body,
+    error: row.error,
+    error_stage: row.error_stage as DeliveryAttempt['error_stage'],
+  };
+}
+
+/** The API's side of deliveries: read them, and ask for more attempts. */
+export function deliveriesStore(ctx: StoreContext) {
+  const requireWebhook = async (account: string, id: string) => {
+    const row = await ctx.db.selectFrom('webhooks').selectAll().where('account_id', '=', account).where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('webhook', id);
+    return row;
+  };
+  const wake = () => ctx.afterCommit({ events: [], deliveries: 1 });
+  const requireEnabled = (webhook: Row<'webhooks'>) => {
+    if (webhook.enabled !== 1) throw new ProtocolError('conflict', `Webhook '${webhook.id}' is disabled; enable it first`);
+  };
+
+  return {
+    async list(account: string, webhookId: string, params: DeliveryListParams): Promise<Page<Delivery>> {
+      await requireWebhook(account, webhookId);
+      let query = ctx.db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('webhook_id', '=', webhookId);
+      if (params.status !== undefined) query = query.where('status', '=', params.status);
+      const page = await paginate(ctx.db, 'deliveries', account, params, query);
+      return { has_more: page.has_more, data: page.data.map(toDelivery) };
+    },
+
+    /** The delivery with the request it sends and every attempt, oldest first. */
+    async get(account: string, id: string): Promise<DeliveryDetail> {
+      const row = await ctx.db
+        .selectFrom('deliveries')
+        .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.id', '=', 'deliveries.event_id'))
+        .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.id', '=', 'deliveries.webhook_id'))
+        .selectAll('deliveries')
+        .select(['events.body', 'webhooks.url'])
+        .where('deliveries.account_id', '=', account)
+        .where('deliveries.id', '=', id)
+        .executeTakeFirst();
+      if (!row) throw notFound('delivery', id);
+      const attempts = await ctx.db.selectFrom('attempts').selectAll().where('account_id', '=', account).where('delivery_id', '=', id).orderBy('seq', 'asc').execute();
+      const { body, url, ...delivery } = row;
+      return { ...toDelivery(delivery), request: { url, body }, attempts: attempts.map(toAttempt) };
+    },
+
+    /** One more attempt now, whatever the delivery's state; if it fails, the delivery is failed again. */
+    async retry(account: string, id: string): Promise<Delivery> {
+      const row = await ctx.db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('id', '=', id).executeTakeFirst();
+      if (!row) throw notFound('delivery', id);
+      requireEnabled(await requireWebhook(account, row.webhook_id));
+      const now = ctx.now();
+      const changes = { status: 'pending' as const, final_attempt: row.attempt_count + 1, due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: now };
+      await ctx.db.updateTable('deliveries').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
+      await ctx.database.notifyDeliveries(ctx.db);
+      wake();
+      return toDelivery({ ...row, ...changes });
+    },
+
+    /** Re-queues the webhook's failed deliveries created at or after `since`, one more attempt each. */
+    async recover(account: string, webhookId: string, since: number): Promise<{ recovered: number }> {
+      requireEnabled(await requireWebhook(account, webhookId));
+      const result = await ctx.db
+        .updateTable('deliveries')
+        .set((eb) => ({ status: 'pending', final_attempt: eb('attempt_count', '+', 1), due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: ctx.now() }))
+        .where('account_id', '=', account)
+        .where('webhook_id', '=', webhookId)
+        .where('status', '=', 'failed')
+        .where('created_at', '>=', since)
+        .executeTakeFirst();
+      const recovered = Number(result.numUpdatedRows);
+      if (recovered > 0) {
+        await ctx.database.notifyDeliveries(ctx.db);
+        wake();
+      }
+      return { recovered };
+    },
+
+    /**
+     * Sends an example event of any type to this webhook alone, now. The example is stored as a
+     * test event (delivered like any other, kept out of the events log).
+     */
+    async sendTest(account: string, webhookId: string, example: (type: EventType, id: string) => WebhookEvent, type?: EventType): Promise<Delivery> {
+      const webhook = await requireWebhook(account, webhookId);
+      requireEnabled(webhook);
+      const subscribed = await ctx.db.selectFrom('webhook_events').select('type').where('account_id', '=', account).where('webhook_id', '=', webhookId).execute();
+      const eventType = type ?? EVENT_TYPES.find((t) => subscribed.some((s) => s.type === t))!;
+      const now = ctx.now();
+      const eventId = newId();
+      const row = {
+        id: newId(),
+        account_id: account,
+        event_id: eventId,
+        event_type: eventType,
+        webhook_id: webhookId,
+        status: 'pending' as const,
+        attempt_count: 0,
+        final_attempt: ctx.attemptsPerDelivery,
+        due_at: Date.now(),
+        lease_owner: null,
+        lease_expires_at: null,
+        last_attempt_at: null,
+        created_at: now,
+        updated_at: now,
+      };
+      await ctx.db.transaction().execute(async (tx) => {
+        await tx.insertInto('events').values({ id: eventId, account_id: account, type: eventType, body: JSON.stringify(example(eventType, eventId)), created_at: now, test: 1 }).execute();
+        await tx.insertInto('deliveries').values(row).execute();
+        await ctx.database.notifyDeliveries(tx);
+      });
+      wake();
+      return toDelivery({ ...row, seq: 0 });
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { EVENT_TYPES, type EventType, type ListParams, type Page, type Webhook, type WebhookCreateParams, type WebhookUpdateParams, type WebhookWithSecret } from '@protocol/sdk';
+import { notFound } from '../errors.js';
+import type { StoreContext } from './context.js';
+import { newId } from './ids.js';
+import { paginate } from './pagination.js';
+import type { Row } from './schema.js';
+
+/** How long the old secret keeps signing after a rotation. */
+export const ROTATION_OVERLAP_SECONDS = 24 * 3600;
+
+export function newSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+function toWebhook(row: Row<'webhooks'>, events: string[]): Webhook {
+  return {
+    id: row.id,
+    name: row.name,
+    url: row.url,
+    events: events as EventType[],
+    enabled: row.enabled === 1,
+    disabled_reason: row.disabled_reason,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** The secrets that sign right now, newest first, and the one for `x-protocol-signature`. */
+export function signingSecrets(row: Pick<Row<'webhooks'>, 'secret' | 'previous_secret' | 'previous_secret_expires_at'>, nowSeconds: number) {
+  const overlapping = row.previous_secret && row.previous_secret_expires_at !== null && row.previous_secret_expires_at > nowSeconds;
+  return overlapping
+    ? { secrets: [row.secret, row.previous_secret!], protocolSecret: row.previous_secret! }
+    : { secrets: [row.secret], protocolSecret: row.secret };
+}
+
+export function webhooksStore(ctx: StoreContext) {
+  const find = (account: string, id: string) => ctx.db.selectFrom('webhooks').selectAll().where('account_id', '=', account).where('id', '=', id).executeTakeFirst();
+  const require = async (account: string, id: string) => {
+    const row = await find(account, id);
+    if (!row) throw notFound('webhook', id);
+    return row;
+  };
+  const subscriptions = async (account: string, ids: string[]) => {
+    if (ids.length === 0) return new Map<string, string[]>();
+    const rows = await ctx.db.selectFrom('webhook_events').select(['webhook_id', 'type']).where('account_id', '=', account).where('webhook_id', 'in', ids).execute();
+    const byWebhook = new Map<string, string[]>();
+    for (const row of rows) byWebhook.set(row.webhook_id, [...(byWebhook.get(row.webhook_id) ?? []), row.type]);
+    return byWebhook;
+  };
+  const withEvents = async (account: string, rows: Row<'webhooks'>[]) => {
+    const events = await subscriptions(account, rows.map((r) => r.id));
+    // Listed in the canonical order of the 15 types, whatever order they were given in.
+    return rows.map((row) => toWebhook(row, (events.get(row.id) ?? []).sort((a, b) => EVENT_TYPES.indexOf(a as EventType) - EVENT_TYPES.indexOf(b as EventType))));
+  };
+
+  return {
+    async list(account: string, params: ListParams): Promise<Page<Webhook>> {
+      const page = await paginate(ctx.db, 'webhooks', account, params, ctx.db.selectFrom('webhooks').selectAll().where('account_id', '=', account));
+      return { has_more: page.has_more, data: await withEvents(account, page.data) };
+    },
+
+    async get(account: string, id: string): Promise<Webhook> {
+      return (await withEvents(account, [await require(account, id)]))[0]!;
+    },
+
+    /** The only response that carries the secret, besides `secret()`. */
+    async create(account: string, input: WebhookCreateParams): Promise<WebhookWithSecret> {
+      const now = ctx.now();
+      const row = {
+        id: newId(),
+        account_id: account,
+        name: input.name,
+        url: input.url,
+        enabled: 1,
+        disabled_reason: null,
+        secret: newSecret(),
+        previous_secret: null,
+        previous_secret_expires_at: null,
+        failing_since: null,
+        created_at: now,
+        updated_at: now,
+      };
+      const types = [...new Set(input.events)];
+      await ctx.db.transaction().execute(async (tx) => {
+        await tx.insertInto('webhooks').values(row).execute();
+        await tx.insertInto('webhook_events').values(types.map((type) => ({ account_id: account, type, webhook_id: row.id }))).execute();
+      });
+      const [webhook] = await withEvents(account, [{ ...row, seq: 0 }]);
+      return { ...webhook!, secret: row.secret };
+    },
+
+    /**
+     * `enabled: true` turns a disabled webhook back on and forgets its failure streak; disabling
+     * it (here or by the worker) fails its pending deliveries, which `recover` can re-queue.
+     */
+    async update(account: string, id: string, input: WebhookUpdateParams): Promise<Webhook> {
+      const before = await require(account, id);
+      const now = ctx.now();
+      const changes = {
+        ...(input.name !== undefined && { name: input.name }),
+        ...(input.url !== undefined && { url: input.url }),
+        ...(input.enabled === true && before.enabled === 0 && { enabled: 1, disabled_reason: null, failing_since: null }),
+        ...(input.enabled === false && before.enabled === 1 && { enabled: 0, disabled_reason: 'Disabled through the API' }),
+        updated_at: now,
+      };
+      await ctx.db.transaction().execute(async (tx) => {
+        await tx.updateTable('webhooks').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
+        if (input.events !== undefined) {
+          await tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_id', '=', id).execute();
+          const types = [...new Set(input.events)];
+          await tx.insertInto('webhook_events').values(types.map((type) => ({ account_id: account, type, webhook_id: id }))).execute();
+        }
+        if (changes.enabled === 0) await failPending(tx, account, id, now);
+      });
+      return (await withEvents(account, [{ ...before, ...changes }]))[0]!;
+    },
+
+    /** Deletes the webhook with its deliveries and their attempts. */
+    async delete(account: string, id: string): Promise<void> {
+      await require(account, id);
+      await ctx.db.transaction().execute(async (tx) => {
+        await tx.deleteFrom('attempts').where('account_id', '=', account).where('webhook_id', '=', id).execute();
+        await tx.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_id', '=', id).execute();
+        await tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_id', '=', id).execute();
+        await tx.deleteFrom('webhooks').where('account_id', '=', account).where('id', '=', id).execute();
+      });
+    },
+
+    async secret(account: string, id: string): Promise<{ secret: string }> {
+      return { secret: (await require(account, id)).secret };
+    },
+
+    /** A new secret; the old one keeps signing for 24 h (SPEC §6 rotation). */
+    async rotateSecret(account: string, id: string): Promise<{ secret: string; previous_secret_expires_at: number }> {
+      const before = await require(account, id);
+      const now = ctx.now();
+      const secret = newSecret();
+      const expires = now + ROTATION_OVERLAP_SECONDS;
+      await ctx.db
+        .updateTable('webhooks')
+        .set({ secret, previous_secret: before.secret, previous_secret_expires_at: expires, updated_at: now })
+        .where('account_id', '=', account)
+        .where('id', '=', id)
+        .execute();
+      return { secret, previous_secret_expires_at: expires };
+    },
+  };
+}
+
+/** A disabled webhook's pending deliveries fail at once (no attempt); `recover` brings them back. */
+export async function failPending(tx: StoreContext['db'], account: string, webhookId: string, now: number): Promise<void> {
+  await tx
+    .updateTable('deliveries')
+    .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: now })
+    .where('account_id', '=', account)
+    .where('webhook_id', '=', webhookId)
+    .where('status', '=', 'pending')
+    .execute();
+}

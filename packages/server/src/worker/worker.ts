@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { decide } from '../delivery/policy.js';
+import { createSender, type SentAttempt } from '../delivery/sender.js';
+import type { Lookup } from '../delivery/ssrf.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { AttemptRecord, ClaimedDelivery, Store } from '../store/index.js';
+import { ResultWriter } from './result-writer.js';
+
+export interface WorkerOptions {
+  store: Store;
+  logger: Logger;
+  metrics?: Metrics;
+  retryScheduleMs: readonly number[];
+  deliveryTimeoutMs: number;
+  disableAfterMs: number;
+  allowPrivateUrls: boolean;
+  /** Attempts in flight at once, across all webhooks. */
+  concurrency?: number;
+  /** Attempts in flight at once to one webhook, so a slow or dead endpoint cannot hold up the others. */
+  perWebhook?: number;
+  /** The most deliveries one claim takes. */
+  batchSize?: number;
+  /** The safety-net poll when nothing wakes the worker. */
+  pollMs?: number;
+  lookup?: Lookup;
+}
+
+/**
+ * The delivery worker. One loop claims due deliveries in batches under a lease, hands them to
+ * the sender (bounded in total and per webhook), and a ResultWriter records outcomes in
+ * batches. It sleeps until the next delivery falls due, a commit or NOTIFY wakes it, a slot
+ * frees, or the poll interval passes — never longer.
+ */
+export function createWorker(options: WorkerOptions) {
+  const { store, logger, metrics } = options;
+  const concurrency = options.concurrency ?? 128;
+  const perWebhook = options.perWebhook ?? 16;
+  const batchSize = options.batchSize ?? 64;
+  const pollMs = options.pollMs ?? 1000;
+  // A held delivery waits at most one round behind its webhook's in-flight attempts, then sends.
+  const leaseMs = 2 * options.deliveryTimeoutMs + 5_000;
+  const owner = `worker-${randomUUID()}`;
+  const sender = createSender({ timeoutMs: options.deliveryTimeoutMs, allowPrivateUrls: options.allowPrivateUrls, connectionsPerOrigin: perWebhook, lookup: options.lookup });
+  const writer = new ResultWriter({ store, owner, logger, disableAfterMs: options.disableAfterMs, onDisabled: (ids) => ids.forEach(dropQueued) });
+
+  /** Per webhook: attempts in flight, and claimed deliveries waiting for a slot. */
+  const held = new Map<string, { inFlight: number; queue: ClaimedDelivery[] }>();
+  const inFlight = new Map<string, { controller: AbortController; delivery: ClaimedDelivery }>();
+  let heldCount = 0;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wakeUp: (() => void) | undefined;
+  let woken = false;
+
+  const wake = () => {
+    woken = true;
+    wakeUp?.();
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  function slot(webhookId: string) {
+    let entry = held.get(webhookId);
+    if (!entry) held.set(webhookId, (entry = { inFlight: 0, queue: [] }));
+    return entry;
+  }
+
+  function dropQueued(webhookId: string) {
+    const entry = held.get(webhookId);
+    if (!entry) return;
+    heldCount -= entry.queue.length;
+    entry.queue = [];
+  }
+
+  function dispatch(delivery: ClaimedDelivery) {
+    const entry = slot(delivery.webhookId);
+    if (entry.inFlight >= perWebhook) {
+      entry.queue.push(delivery);
+      return;
+    }
+    entry.inFlight++;
+    const controller = new AbortController();
+    inFlight.set(delivery.id, { controller, delivery });
+    void sender.send(delivery, controller.signal).then((sent) => {
+      inFlight.delete(delivery.id);
+      // Aborted by shutdown: not an attempt; the lease is released instead.
+      if (!controller.signal.aborted) writer.add(toRecord(sent));
+      entry.inFlight--;
+      heldCount--;
+      const next = entry.queue.shift();
+      if (next) dispatch(next);
+      else if (entry.inFlight === 0) held.delete(delivery.webhookId);
+      wake();
+    });
+  }
+
+  function toRecord(sent: SentAttempt): AttemptRecord {
+    const decision = decide(
+      { attempt: sent.delivery.attempt, finalAttempt: sent.delivery.finalAttempt, statusCode: sent.statusCode, retryAfterMs: sent.retryAfterMs, now: Date.now() },
+      options.retryScheduleMs,
+    );
+    const label = decision.status === 'pending' ? 'retrying' : decision.status;
+    metrics?.attempts.inc({ outcome: label });
+    metrics?.attemptDuration.observe({ outcome: label }, sent.durationMs / 1000);
+    if (decision.status !== 'pending') metrics?.deliveries.inc({ outcome: decision.status });
+    logger.info(
+      { webhook: sent.delivery.webhookId, delivery: sent.delivery.id, event: sent.delivery.eventId, attempt: sent.delivery.attempt, status: sent.statusCode, stage: sent.errorStage, outcome: label, ms: Math.round(sent.durationMs) },
+      'delivery attempt',
+    );
+    const { retryAfterMs: _ignored, ...attempt } = sent;
+    return { ...attempt, outcome: decision };
+  }
+
+  async function claimOnce(): Promise<boolean> {
+    const room = Math.min(concurrency - heldCount, batchSize);
+    if (room <= 0) return false;
+    const saturated = [...held].filter(([, entry]) => entry.inFlight + entry.queue.length >= perWebhook).map(([id]) => id);
+    const claimed = await store.claims.claim(owner, { limit: room, leaseMs, exclude: saturated });
+    const disabled = claimed.filter((d) => !d.webhookEnabled);
+    if (disabled.length) await store.claims.dropDisabled(owner, disabled);
+    for (const delivery of claimed) {
+      if (!delivery.webhookEnabled) continue;
+      heldCount++;
+      dispatch(delivery);
+    }
+    return claimed.length === room;
+  }
+
+  async function run() {
+    while (running) {
+      woken = false;
+      let full = false;
+      try {
+        full = await claimOnce();
+      } catch (error) {
+        logger.error({ err: error }, 'claiming deliveries failed; retrying');
+        await sleep(pollMs);
+        continue;
+      }
+      if (full) continue;
+      if (heldCount >= concurrency) {
+        await sleep(pollMs);
+        continue;
+      }
+      const next = await store.claims.nextDueAt().catch(() => undefined);
+      const untilDue = next === undefined ? pollMs : next - Date.now();
+      if (untilDue > 0) await sleep(Math.min(untilDue, pollMs));
+    }
+  }
+
+  return {
+    owner,
+    wake,
+    /** Attempts in flight plus claimed deliveries waiting for a slot. */
+    get held() {
+      return heldCount;
+    },
+    start() {
+      if (running) return;
+      running = true;
+      writer.start();
+      loop = run();
+    },
+    /**
+     * Stops claiming, lets attempts in flight finish within `graceMs`, aborts the rest and
+     * releases every delivery it still holds, then writes the last results.
+     */
+    async stop(graceMs = 10_000) {
+      running = false;
+      wake();
+      await loop;
+      const queued = [...held.values()].flatMap((entry) => entry.queue);
+      held.forEach((entry) => (entry.queue = []));
+      const deadline = Date.now() + graceMs;
+      while (inFlight.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const aborted = [...inFlight.values()];
+      aborted.forEach(({ controller }) => controller.abort());
+      await writer.stop();
+      await store.claims.release(owner, [...queued, ...aborted.map(({ delivery }) => delivery)]);
+      await sender.close();
+    },
+  };
+}
+
+export type Worker = ReturnType<typeof createWorker>;
