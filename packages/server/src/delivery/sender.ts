@@ -13,7 +13,7 @@ export const USER_AGENT = 'Protocol-Webhooks/0.1.0';
 export interface SenderOptions {
   timeoutMs: number;
   allowPrivateUrls: boolean;
-  /** Connections per origin: one keep-alive pool per origin, sized like the per-webhook cap. */
+  /** Connections per origin: undici keeps one keep-alive pool per origin. */
   connectionsPerOrigin: number;
   /** DNS for the connect-time check; tests inject a fake one. */
   lookup?: Lookup;

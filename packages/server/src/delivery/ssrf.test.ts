@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
-import type dns from 'node:dns';
 import { test } from 'node:test';
-import { guardedLookup, isPublicAddress, urlProblem, type Lookup } from './ssrf.js';
-
-/** A resolver from a table, so tests never touch real DNS. */
-export function fakeLookup(table: Record<string, string[]>): Lookup {
-  return ((hostname: string, options: dns.LookupOptions, callback: (...args: any[]) => void) => {
-    const addresses = table[hostname];
-    if (!addresses) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }));
-    const all = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-    if (options.all) callback(null, all);
-    else callback(null, all[0]!.address, all[0]!.family);
-  }) as unknown as Lookup;
-}
+import { fakeLookup } from '../test-support/dns.js';
+import { guardedLookup, isPublicAddress, urlProblem } from './ssrf.js';
 
 const lookup = fakeLookup({ 'example.com': ['93.184.215.14'], 'rebind.example.com': ['127.0.0.1'], 'mixed.example.com': ['93.184.215.14', '10.0.0.1'] });
 const check = (url: string) => urlProblem(url, { allowPrivate: false, lookup });

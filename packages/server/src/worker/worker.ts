@@ -41,7 +41,9 @@ export function createWorker(options: WorkerOptions) {
   // A held delivery waits at most one round behind its webhook's in-flight attempts, then sends.
   const leaseMs = 2 * options.deliveryTimeoutMs + 5_000;
   const owner = `worker-${randomUUID()}`;
-  const sender = createSender({ timeoutMs: options.deliveryTimeoutMs, allowPrivateUrls: options.allowPrivateUrls, connectionsPerOrigin: perWebhook, lookup: options.lookup });
+  // Pools are per origin, but the cap is per webhook: two webhooks on one origin (one hanging)
+  // must not share a handful of sockets, so an origin may open as many as the worker sends at once.
+  const sender = createSender({ timeoutMs: options.deliveryTimeoutMs, allowPrivateUrls: options.allowPrivateUrls, connectionsPerOrigin: concurrency, lookup: options.lookup });
   const writer = new ResultWriter({ store, owner, logger, disableAfterMs: options.disableAfterMs, onDisabled: (ids) => ids.forEach(dropQueued) });
 
   /** Per webhook: attempts in flight, and claimed deliveries waiting for a slot. */
@@ -138,6 +140,8 @@ export function createWorker(options: WorkerOptions) {
 
   async function run() {
     while (running) {
+      // SQLite's driver answers synchronously; yielding here keeps sockets and timers served.
+      await new Promise((resolve) => setImmediate(resolve));
       woken = false;
       let full = false;
       try {
@@ -152,9 +156,10 @@ export function createWorker(options: WorkerOptions) {
         await sleep(pollMs);
         continue;
       }
+      // Due work left unclaimed belongs to webhooks at their cap: wait for a slot to free (it wakes us).
       const next = await store.claims.nextDueAt().catch(() => undefined);
       const untilDue = next === undefined ? pollMs : next - Date.now();
-      if (untilDue > 0) await sleep(Math.min(untilDue, pollMs));
+      await sleep(untilDue > 0 ? Math.min(untilDue, pollMs) : pollMs);
     }
   }
 
