@@ -12,6 +12,10 @@ function find(dir) {
   });
 }
 
+// The black-box tests run the built `protocol` bin, so build first (incremental: fast when current).
+const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'packages/sdk', 'packages/server'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
 const only = process.argv.slice(2);
 const files = find('packages')
   .filter((file) => only.length === 0 || only.some((part) => file.includes(part)))

@@ -95,7 +95,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
       await app.close();
       unsubscribe?.();
       await unlisten?.();
-      await worker?.stop(options.graceMs);
+      await worker?.stop(options.graceMs ?? config.shutdownGraceMs);
       await store.close();
     })());
   return { url, app, store, worker, logger, newAccountKey, stop };

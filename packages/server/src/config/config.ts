@@ -25,6 +25,8 @@ export interface Config {
   /** The origin that `file_url`s and printed links use. */
   publicUrl: string;
   logLevel: string;
+  /** How long SIGTERM waits for attempts in flight before releasing them. */
+  shutdownGraceMs: number;
 }
 
 export type Overrides = Partial<Pick<Config, 'port' | 'host' | 'databaseUrl'>>;
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
   const rateLimit = read('PROTOCOL_RATE_LIMIT', 1000, integer(0, 1_000_000), 'a whole number of requests per second (0 = off)');
   const retentionMs = read('PROTOCOL_RETENTION', 30 * 86_400_000, duration, 'a positive duration such as 30d');
   const logLevel = read('PROTOCOL_LOG_LEVEL', 'info', (raw) => (LOG_LEVELS.includes(raw) ? raw : undefined), LOG_LEVELS.join(', '));
+  const shutdownGraceMs = read('PROTOCOL_SHUTDOWN_GRACE', 10_000, duration, 'a positive duration such as 10s');
   const publicUrl = read('PROTOCOL_PUBLIC_URL', '', (raw) => (/^https?:\/\/[^/]+$/.test(raw.replace(/\/$/, '')) ? raw.replace(/\/$/, '') : undefined), 'an origin such as https://protocol.example.com');
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -93,5 +96,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
     retentionMs,
     publicUrl,
     logLevel,
+    shutdownGraceMs,
   });
 }

@@ -119,7 +119,8 @@ export function createSender(options: SenderOptions) {
     }
   }
 
-  return { send, close: () => agent.close() };
+  // By the time the worker closes, every attempt has finished or been aborted: nothing is waited for.
+  return { send, close: () => agent.destroy() };
 }
 
 export type Sender = ReturnType<typeof createSender>;

@@ -1,0 +1,120 @@
+// Fan-out and claiming, conformance on both databases.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { testDatabases } from '../test-support/databases.js';
+import { openStore, type StoreFixture } from '../test-support/store.js';
+import type { AttemptRecord, ClaimedDelivery } from './index.js';
+
+const record = (delivery: ClaimedDelivery, outcome: AttemptRecord['outcome'], statusCode = 200): AttemptRecord => ({
+  delivery,
+  startedAt: Date.now(),
+  durationMs: 3,
+  statusCode,
+  requestHeaders: { 'x-protocol-attempt': String(delivery.attempt) },
+  responseHeaders: {},
+  responseBody: 'ok',
+  error: null,
+  errorStage: null,
+  outcome,
+});
+
+for (const target of await testDatabases()) {
+  describe(`fan-out and claims on ${target.name}`, () => {
+    let fx: StoreFixture;
+    let account: string;
+    before(async () => {
+      fx = await openStore(target);
+      account = (await fx.store.accounts.create('Hooks')).account.id;
+    });
+    after(() => fx.close());
+    const drain = async () => {
+      for (;;) {
+        const claimed = await fx.store.claims.claim('drain', { limit: 100, leaseMs: 60_000 });
+        if (claimed.length === 0) return;
+        await fx.store.claims.record('drain', claimed.map((d) => record(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+      }
+    };
+
+    test('one delivery per enabled, subscribed webhook, in the event transaction; none for a rolled-back change', async () => {
+      const url = 'https://example.com/hook';
+      const a = await fx.store.webhooks.create(account, { name: 'a', url, events: ['contact.created', 'contact.deleted'] });
+      const b = await fx.store.webhooks.create(account, { name: 'b', url, events: ['contact.created'] });
+      const off = await fx.store.webhooks.create(account, { name: 'off', url, events: ['contact.created'] });
+      await fx.store.webhooks.update(account, off.id, { enabled: false });
+      const otherType = await fx.store.webhooks.create(account, { name: 'other type', url, events: ['group.created'] });
+      const otherAccount = (await fx.store.accounts.create('Other')).account.id;
+      await fx.store.webhooks.create(otherAccount, { name: 'theirs', url, events: ['contact.created'] });
+
+      const contact = await fx.store.contacts.create(account, { username: 'fan', phone_number: '1' });
+      const claimed = await fx.store.claims.claim('w1', { limit: 100, leaseMs: 60_000 });
+      assert.deepEqual(claimed.map((d) => d.webhookId).sort(), [a.id, b.id].sort());
+      const event = JSON.parse(claimed[0]!.body);
+      assert.equal(event.type, 'contact.created');
+      assert.equal(event.payload.id, contact.id);
+      assert.equal(claimed[0]!.body, claimed[1]!.body, 'both deliveries carry the one stored body');
+      assert.deepEqual(claimed.map((d) => d.attempt), [1, 1]);
+      assert.equal(claimed[0]!.finalAttempt, 4);
+      assert.equal(claimed[0]!.secrets.length, 1);
+      await fx.store.claims.record('w1', claimed.map((d) => record(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+
+      await assert.rejects(fx.store.groups.create(account, { name: 'x', contacts: ['missing'] }));
+      assert.deepEqual(await fx.store.claims.claim('w1', { limit: 100, leaseMs: 60_000 }), [], 'a rolled-back change queues nothing');
+      await fx.store.webhooks.delete(account, a.id);
+      await fx.store.webhooks.delete(account, b.id);
+      await fx.store.webhooks.delete(account, off.id);
+      await fx.store.webhooks.delete(account, otherType.id);
+    });
+
+    test('concurrent claims get disjoint deliveries; leases expire; release gives them back', async () => {
+      await drain();
+      const webhook = await fx.store.webhooks.create(account, { name: 'claims', url: 'https://example.com/c', events: ['message.created'] });
+      const contact = await fx.store.contacts.create(account, { username: 'claims', phone_number: '1' });
+      for (let i = 0; i < 30; i++) await fx.store.messages.send(account, { conversation_id: contact.conversation_id!, message: `m${i}` });
+      const [x, y, z] = await Promise.all(['x', 'y', 'z'].map((owner) => fx.store.claims.claim(owner, { limit: 12, leaseMs: 60_000 })));
+      const ids = [...x!, ...y!, ...z!].map((d) => d.id);
+      assert.equal(ids.length, 30);
+      assert.equal(new Set(ids).size, 30, 'no delivery is claimed twice');
+      assert.deepEqual(await fx.store.claims.claim('late', { limit: 100, leaseMs: 60_000 }), [], 'leased deliveries are not claimable');
+
+      await fx.store.claims.release('x', x!);
+      const reclaimed = await fx.store.claims.claim('late', { limit: 100, leaseMs: 1 });
+      assert.deepEqual(reclaimed.map((d) => d.id).sort(), x!.map((d) => d.id).sort());
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const afterExpiry = await fx.store.claims.claim('rescuer', { limit: 100, leaseMs: 60_000 });
+      assert.equal(afterExpiry.length, x!.length, 'an expired lease is taken over');
+      // The old owner's late result does not overwrite the new owner's state.
+      await fx.store.claims.record('late', [record(reclaimed[0]!, { status: 'failed' }, 500)], { disableAfterMs: 1e9 });
+      const detail = await fx.store.deliveries.get(account, reclaimed[0]!.id);
+      assert.equal(detail.status, 'pending');
+      assert.equal(detail.attempts.length, 1, 'the attempt itself is still logged');
+      await fx.store.claims.record('rescuer', afterExpiry.map((d) => record(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+      await fx.store.claims.record('y', y!.map((d) => record(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+      await fx.store.claims.record('y', z!.map((d) => record(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+      assert.equal((await fx.store.deliveries.list(account, webhook.id, { status: 'succeeded', limit: 100 })).data.length, 30 - z!.length, "only the lease holder's results change a delivery");
+      await fx.store.claims.record('z', z!.map((d) => record(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+      assert.equal((await fx.store.deliveries.list(account, webhook.id, { status: 'succeeded', limit: 100 })).data.length, 30);
+    });
+
+    test('a retry is not claimable before it is due; the exclusion list skips saturated webhooks', async () => {
+      await drain();
+      const slow = await fx.store.webhooks.create(account, { name: 'slow', url: 'https://example.com/s', events: ['group.created'] });
+      const fast = await fx.store.webhooks.create(account, { name: 'fast', url: 'https://example.com/f', events: ['group.created'] });
+      await fx.store.groups.create(account, { name: 'due' });
+      const onlyFast = await fx.store.claims.claim('w', { limit: 10, leaseMs: 60_000, exclude: [slow.id] });
+      assert.deepEqual(onlyFast.map((d) => d.webhookId), [fast.id]);
+      const slowOne = await fx.store.claims.claim('w', { limit: 10, leaseMs: 60_000 });
+      assert.deepEqual(slowOne.map((d) => d.webhookId), [slow.id]);
+      const dueAt = Date.now() + 60_000;
+      await fx.store.claims.record('w', [record(slowOne[0]!, { status: 'pending', dueAt }, 500)], { disableAfterMs: 1e9 });
+      assert.deepEqual(await fx.store.claims.claim('w', { limit: 10, leaseMs: 60_000, exclude: [fast.id] }), []);
+      assert.equal(await fx.store.claims.nextDueAt(), dueAt);
+      assert.equal((await fx.store.claims.queueStats()).due, 1, 'a leased delivery in flight is still queued');
+      await fx.store.claims.record('w', onlyFast.map((d) => record(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+      const stats = await fx.store.claims.queueStats();
+      assert.equal(stats.due, 0, 'a delivery waiting for its retry is not due');
+      const detail = await fx.store.deliveries.get(account, slowOne[0]!.id);
+      assert.equal(detail.next_attempt_at, Math.ceil(dueAt / 1000));
+      assert.equal(detail.attempt_count, 1);
+    });
+  });
+}
