@@ -116,5 +116,23 @@ for (const target of await testDatabases()) {
       assert.equal(detail.next_attempt_at, Math.ceil(dueAt / 1000));
       assert.equal(detail.attempt_count, 1);
     });
+
+    test('a commit that queues deliveries notifies listeners in other processes; a rollback does not', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
+      let notified = 0;
+      const unlisten = await fx.store.database.listenForDeliveries!(() => notified++);
+      try {
+        await fx.store.webhooks.create(account, { name: 'notify', url: 'https://example.com/n', events: ['contact.updated'] });
+        const contact = await fx.store.contacts.create(account, { username: 'notify', phone_number: '1' });
+        await assert.rejects(fx.store.contacts.update(account, 'missing', { display_name: 'x' }));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(notified, 0, 'no deliveries were queued, so nobody is woken');
+        await fx.store.contacts.update(account, contact.id, { display_name: 'x' });
+        const deadline = Date.now() + 5000;
+        while (notified === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(notified, 1);
+      } finally {
+        await unlisten();
+      }
+    });
   });
 }

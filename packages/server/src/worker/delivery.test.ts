@@ -111,6 +111,14 @@ describe('retries and failure handling', () => {
     await engine.waitForDelivery(delivery.id, (d) => d.status === 'succeeded');
     assert.equal((await engine.api('POST', `/webhooks/${webhook.id}/recover`, { since })).body.recovered, 0, 'nothing failed is left');
     assert.equal((await engine.api('POST', `/webhooks/${webhook.id}/recover`, { since: 'yesterday' })).status, 400);
+
+    const metrics = await (await fetch(`${engine.url}/metrics`)).text();
+    assert.match(metrics, /protocol_delivery_attempts_total\{outcome="retrying"\} 3/);
+    assert.match(metrics, /protocol_delivery_attempts_total\{outcome="failed"\} 2/);
+    assert.match(metrics, /protocol_deliveries_total\{outcome="succeeded"\} 1/);
+    assert.match(metrics, /protocol_delivery_attempt_duration_seconds_count\{outcome="retrying"\} 3/);
+    assert.match(metrics, /protocol_delivery_queue_depth 0/);
+    assert.match(metrics, /protocol_delivery_queue_oldest_age_seconds 0/);
   });
 
   test('410 Gone disables the webhook at once, with a reason', async () => {

@@ -18,8 +18,13 @@ export class ResultWriter {
   private stopped = true;
 
   constructor(
-    private readonly options: { store: Store; owner: string; logger: Logger; disableAfterMs: number; onDisabled: (webhookIds: string[]) => void },
+    private readonly options: { store: Store; owner: string; logger: Logger; disableAfterMs: number; onDisabled: (webhookIds: string[]) => void; onWritten: () => void },
   ) {}
+
+  /** Results waiting to be written. */
+  get backlog(): number {
+    return this.buffer.length;
+  }
 
   start() {
     this.stopped = false;
@@ -52,6 +57,7 @@ export class ResultWriter {
             this.options.logger.warn({ webhooks: disabled }, 'webhooks disabled');
             this.options.onDisabled(disabled);
           }
+          this.options.onWritten();
         } catch (error) {
           this.options.logger.error({ err: error, attempts: batch.length }, 'recording attempts failed; retrying');
           this.buffer.unshift(...batch);

@@ -44,7 +44,7 @@ export function createWorker(options: WorkerOptions) {
   // Pools are per origin, but the cap is per webhook: two webhooks on one origin (one hanging)
   // must not share a handful of sockets, so an origin may open as many as the worker sends at once.
   const sender = createSender({ timeoutMs: options.deliveryTimeoutMs, allowPrivateUrls: options.allowPrivateUrls, connectionsPerOrigin: concurrency, lookup: options.lookup });
-  const writer = new ResultWriter({ store, owner, logger, disableAfterMs: options.disableAfterMs, onDisabled: (ids) => ids.forEach(dropQueued) });
+  const writer = new ResultWriter({ store, owner, logger, disableAfterMs: options.disableAfterMs, onDisabled: (ids) => ids.forEach(dropQueued), onWritten: () => wake() });
 
   /** Per webhook: attempts in flight, and claimed deliveries waiting for a slot. */
   const held = new Map<string, { inFlight: number; queue: ClaimedDelivery[] }>();
@@ -124,7 +124,8 @@ export function createWorker(options: WorkerOptions) {
   }
 
   async function claimOnce(): Promise<boolean> {
-    const room = Math.min(concurrency - heldCount, batchSize);
+    // Results not yet written count against the room too: memory stays bounded when the database is slow.
+    const room = Math.min(concurrency - heldCount - writer.backlog, batchSize);
     if (room <= 0) return false;
     const saturated = [...held].filter(([, entry]) => entry.inFlight + entry.queue.length >= perWebhook).map(([id]) => id);
     const claimed = await store.claims.claim(owner, { limit: room, leaseMs, exclude: saturated });
