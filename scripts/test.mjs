@@ -15,6 +15,9 @@ function find(dir) {
 // The black-box tests run the built `protocol` bin, so build first (incremental: fast when current).
 const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'packages/sdk', 'packages/server'], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
+// Tests and examples are not part of the build; type-check them too.
+const check = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.check.json'], { stdio: 'inherit' });
+if (check.status !== 0) process.exit(check.status ?? 1);
 
 const only = process.argv.slice(2);
 const files = find('packages')

@@ -43,12 +43,12 @@ export interface SignOptions {
   protocolSecret?: string;
 }
 
-export interface SignedHeaders {
+export type SignedHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
   'x-protocol-signature': string;
-}
+};
 
 export function signWebhook(options: SignOptions): SignedHeaders {
   if (options.secrets.length === 0) throw new Error('signWebhook needs at least one secret');

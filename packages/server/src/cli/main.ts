@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Overrides } from '../config/config.js';
 import { startServer } from '../server.js';
+import { addRemoteCommands } from './remote-commands.js';
 import { createStore, migrate, openDatabase } from '../store/index.js';
 
 /**
@@ -89,6 +90,7 @@ export function buildCli(): Command {
         await database.close();
       }
     });
+  addRemoteCommands(program);
   return program;
 }
 

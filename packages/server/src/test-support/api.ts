@@ -69,7 +69,7 @@ export async function openApi(target?: TestDatabase, options: { logger?: Logger 
       headers['content-type'] ??= 'application/x-www-form-urlencoded';
     }
     if (options.contentType) headers['content-type'] = options.contentType;
-    const response = await fetch(`${url}${route}`, { method, headers, body });
+    const response = await fetch(`${url}${route}`, { method, headers, body: Buffer.isBuffer(body) ? new Uint8Array(body) : body });
     const text = await response.text();
     let parsed: unknown = text;
     if (response.headers.get('content-type')?.includes('json') && text) parsed = JSON.parse(text);

@@ -25,8 +25,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: 
   });
 }
 
-/** Starts `protocol serve` (or another long-running command) and waits until it prints its URL. */
-export function startProtocol(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<ProtocolProcess> {
+/**
+ * Starts `protocol serve` (or another long-running command) and waits until it prints its URL
+ * (or whatever `ready` matches; its first group is taken as the URL).
+ */
+export function startProtocol(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000, ready = /running at (http:\/\/\S+)/): Promise<ProtocolProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, PORT: '0', PROTOCOL_LOG_LEVEL: 'warn', ...env } });
     let stdout = '';
@@ -43,7 +46,7 @@ export function startProtocol(args: string[], env: NodeJS.ProcessEnv, timeoutMs 
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.on('data', (d) => {
       stdout += d;
-      const match = /running at (http:\/\/\S+)/.exec(stdout);
+      const match = ready.exec(stdout);
       if (match && /\n/.test(stdout.slice(stdout.indexOf(match[0])))) {
         clearTimeout(timer);
         resolve({
