@@ -15,9 +15,12 @@ function find(dir) {
 // The black-box tests run the built `protocol` bin, so build first (incremental: fast when current).
 const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'packages/sdk', 'packages/server'], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
-// Tests and examples are not part of the build; type-check them too.
-const check = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.check.json'], { stdio: 'inherit' });
-if (check.status !== 0) process.exit(check.status ?? 1);
+// Tests, examples and the dashboard are not part of that build; type-check them too, and build
+// the dashboard the browser tests load.
+for (const args of [['node_modules/typescript/bin/tsc', '-p', 'tsconfig.check.json'], ['node_modules/typescript/bin/tsc', '-p', 'packages/dashboard/tsconfig.json'], ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn', 'packages/dashboard']]) {
+  const step = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  if (step.status !== 0) process.exit(step.status ?? 1);
+}
 
 const only = process.argv.slice(2);
 const files = find('packages')

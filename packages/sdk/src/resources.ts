@@ -94,6 +94,8 @@ export interface Webhook {
   enabled: boolean;
   /** Why Protocol (or someone) disabled it; `null` while enabled. */
   disabled_reason: string | null;
+  /** How it has been doing: the share of deliveries finished in the last 24 h that succeeded (`null`: none), and its latest attempt. */
+  health: { success_rate: number | null; last_attempt_at: UnixSeconds | null };
   created_at: UnixSeconds;
   updated_at: UnixSeconds;
 }
@@ -140,4 +142,13 @@ export interface DeliveryAttempt {
 export interface DeliveryDetail extends Delivery {
   request: { url: string; body: string };
   attempts: DeliveryAttempt[];
+}
+
+/** An API key as listed: never the key itself, only its last four characters. */
+export interface ApiKey {
+  id: Id;
+  name: string;
+  hint: string;
+  created_at: UnixSeconds;
+  revoked_at: UnixSeconds | null;
 }

@@ -20,7 +20,7 @@ import type {
   WebhookTestParams,
   WebhookUpdateParams,
 } from '../params.js';
-import type { Attachment, Contact, Conversation, Delivery, DeliveryDetail, Group, Message, Page, Webhook, WebhookWithSecret } from '../resources.js';
+import type { ApiKey, Attachment, Contact, Conversation, Delivery, DeliveryDetail, Group, Message, Page, Webhook, WebhookWithSecret } from '../resources.js';
 import { HttpClient, type ClientOptions } from './http.js';
 import { paginate, type PagePromise } from './pagination.js';
 
@@ -75,9 +75,11 @@ export class ApiClient {
   readonly events;
   readonly webhooks;
   readonly deliveries;
+  readonly apiKeys;
   private readonly http: HttpClient;
 
-  constructor(token: string, options: ClientOptions = {}) {
+  /** `token` is an API key; `null` in a browser on the dashboard's origin, which signs in with a session cookie. */
+  constructor(token: string | null, options: ClientOptions = {}) {
     const http = (this.http = new HttpClient(token, options));
     this.contacts = crud<Contact, ContactCreateParams, ContactUpdateParams, ListParams>(http, '/contacts');
     this.conversations = crud<Conversation, ConversationCreateParams, ConversationUpdateParams, ConversationListParams>(http, '/conversations');
@@ -124,6 +126,13 @@ export class ApiClient {
       get: (id: string) => http.request<DeliveryDetail>('GET', `/deliveries/${enc(id)}`),
       /** One more attempt now. */
       retry: (id: string) => http.request<Delivery>('POST', `/deliveries/${enc(id)}/retry`),
+    };
+
+    this.apiKeys = {
+      list: () => http.request<Page<ApiKey>>('GET', '/api_keys'),
+      /** The response is the only time the key itself is shown. */
+      create: (name: string) => http.request<ApiKey & { key: string }>('POST', '/api_keys', { body: { name } }),
+      revoke: (id: string) => http.request<void>('DELETE', `/api_keys/${enc(id)}`),
     };
   }
 

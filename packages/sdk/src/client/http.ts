@@ -42,11 +42,12 @@ export class HttpClient {
   private readonly maxRetries: number;
   private readonly fetch: typeof fetch;
 
+  /** `token` null: a browser on the dashboard's origin, authenticated by its session cookie. */
   constructor(
-    private readonly token: string,
+    private readonly token: string | null,
     options: ClientOptions = {},
   ) {
-    if (!token) throw new TypeError('ApiClient needs an API key');
+    if (token !== null && !token) throw new TypeError('ApiClient needs an API key');
     this.baseUrl = (options.baseUrl ?? 'http://127.0.0.1:8080/v1').replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxRetries = options.maxRetries ?? 2;
@@ -56,7 +57,7 @@ export class HttpClient {
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = `${this.baseUrl}${path}${queryString(options.query)}`;
     const isForm = typeof FormData !== 'undefined' && options.body instanceof FormData;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json', 'user-agent': USER_AGENT };
+    const headers: Record<string, string> = { accept: 'application/json', ...(this.token !== null && { authorization: `Bearer ${this.token}`, 'user-agent': USER_AGENT }) };
     if (options.body !== undefined && !isForm) headers['content-type'] = 'application/json';
     const body = options.body === undefined ? undefined : isForm ? (options.body as FormData) : JSON.stringify(options.body);
     const retries = IDEMPOTENT.has(method) ? this.maxRetries : 0;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
 import type { Logger } from 'pino';
 import type { Lookup } from '../delivery/ssrf.js';
@@ -17,6 +18,8 @@ import { groupRoutes } from './routes/groups.js';
 import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { probeRoutes } from './routes/probes.js';
+import { accountRoutes, sessionRoutes } from './routes/session.js';
+import { dashboardRoutes, type PageFallback } from './routes/dashboard.js';
 import { validatorCompiler } from './validation.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -48,8 +51,10 @@ export async function buildApp({ store, files, logger, metrics, allowPrivateUrls
     return503OnClosing: true,
   });
   app.setValidatorCompiler(validatorCompiler);
-  installErrorHandler(app);
+  let pageFallback: PageFallback | undefined;
+  installErrorHandler(app, { fallback: () => pageFallback });
   installFormParser(app, JSON_BODY_LIMIT);
+  await app.register(cookie);
   await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 10, parts: 12, fieldSize: 1024 } });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -58,9 +63,11 @@ export async function buildApp({ store, files, logger, metrics, allowPrivateUrls
   probeRoutes(app, store, metrics);
   fileRoutes(app, store, files);
 
+  await app.register(async (v1) => sessionRoutes(v1, store), { prefix: '/v1' });
   await app.register(
     async (v1) => {
       v1.addHook('preHandler', authenticate(store));
+      accountRoutes(v1, store);
       contactRoutes(v1, store);
       conversationRoutes(v1, store);
       messageRoutes(v1, store);
@@ -71,5 +78,6 @@ export async function buildApp({ store, files, logger, metrics, allowPrivateUrls
     },
     { prefix: '/v1' },
   );
+  pageFallback = await dashboardRoutes(app);
   return app;
 }

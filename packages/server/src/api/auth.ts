@@ -9,6 +9,10 @@ declare module 'fastify' {
   }
 }
 
+/** The dashboard's session cookie: httpOnly and SameSite=Strict, so scripts never see it. */
+export const SESSION_COOKIE = 'protocol_session';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** The key from `Authorization: Bearer <key>` or Basic with the key as username and no password. */
 export function keyFromHeader(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -23,14 +27,36 @@ export function keyFromHeader(header: string | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * A cookie rides along with any request the browser makes, including a forged cross-site form.
+ * SameSite=Strict already keeps it off those; on top, a cookie-authenticated write must come from
+ * this very origin.
+ */
+export function assertSameOrigin(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const origin = request.headers.origin;
+  const site = request.headers['sec-fetch-site'];
+  const sameOrigin = origin ? origin === `${request.protocol}://${request.headers.host}` : site === 'same-origin';
+  if (!sameOrigin) throw new ProtocolError('unauthorized', 'Cross-site request refused: cookie-authenticated writes must come from the dashboard');
+}
+
 export function authenticate(store: Store) {
   return async (request: FastifyRequest) => {
     const key = keyFromHeader(request.headers.authorization);
-    if (!key) {
-      throw new ProtocolError('unauthorized', 'Missing API key: send Authorization: Bearer <api key>, or HTTP Basic with the key as username');
+    if (key) {
+      const account = await store.accounts.authenticate(key);
+      if (!account) throw new ProtocolError('unauthorized', 'Invalid API key');
+      request.account = account;
+      return;
     }
-    const account = await store.accounts.authenticate(key);
-    if (!account) throw new ProtocolError('unauthorized', 'Invalid API key');
-    request.account = account;
+    const session = request.cookies?.[SESSION_COOKIE];
+    if (session) {
+      const account = await store.accounts.authenticateSession(session);
+      if (!account) throw new ProtocolError('unauthorized', 'Your session has ended; sign in again');
+      assertSameOrigin(request);
+      request.account = account;
+      return;
+    }
+    throw new ProtocolError('unauthorized', 'Missing API key: send Authorization: Bearer <api key>, or HTTP Basic with the key as username');
   };
 }

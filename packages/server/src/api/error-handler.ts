@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ProtocolError, type ErrorCode } from '../errors.js';
 import { describeValidationError } from './validation.js';
+import { isPageRequest, type PageFallback } from './routes/dashboard.js';
 
 /** Fastify's and @fastify/multipart's own error codes, mapped onto the catalogue. */
 const FRAMEWORK_ERRORS: Record<string, [ErrorCode, string?]> = {
@@ -40,7 +41,7 @@ export function toProtocolError(error: FastifyError & { validation?: any[]; vali
 }
 
 /** The one place that turns every failure into the SPEC §3 body. Internals never reach the client. */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, pages?: { fallback(): PageFallback | undefined }): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const mapped = toProtocolError(error);
     if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
@@ -48,6 +49,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.status(mapped.status).send(mapped.toBody());
   });
   app.setNotFoundHandler((request, reply) => {
+    const fallback = pages?.fallback();
+    if (fallback && isPageRequest(request)) return fallback(request, reply);
     const error = new ProtocolError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`);
     return reply.status(404).send(error.toBody());
   });

@@ -50,6 +50,11 @@ export function describeValidationError(error: ErrorObject, context: string): { 
     case 'type':
       if (!path) return { message: context === 'body' ? 'The request body must be a JSON object or a form' : `Invalid ${context}` };
       return { message: `The ${where} '${path}' must be ${String(error.params.type).replace(',', ' or ')}`, param: path };
+    case 'minLength':
+      if (error.params.limit === 1) return { message: `The ${where} '${path}' must not be empty`, param: path };
+      return { message: `The ${where} '${path}' must be at least ${error.params.limit} characters long`, param: path };
+    case 'minItems':
+      return { message: `The ${where} '${path}' must list at least ${error.params.limit} item${error.params.limit === 1 ? '' : 's'}`, param: path };
     case 'enum':
       return { message: `The ${where} '${path}' must be one of: ${(error.params.allowedValues as string[]).join(', ')}`, param: path };
     default:

@@ -32,6 +32,13 @@ export function accountsStore(ctx: StoreContext) {
     return { id: row.id, name, hint: row.key_hint, created_at: row.created_at, revoked_at: null };
   };
 
+  const findKey = async (key: string) => {
+    const hash = hashKey(key);
+    const row = await ctx.db.selectFrom('api_keys').select(['id', 'account_id', 'key_hash']).where('key_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
+    return row;
+  };
+
   return {
     /** Creates an account with its first API key; the key is returned here and never again. */
     async create(name: string): Promise<{ account: Account; key: string }> {
@@ -82,10 +89,46 @@ export function accountsStore(ctx: StoreContext) {
 
     /** The account a key belongs to, or undefined. The final comparison is constant-time. */
     async authenticate(key: string): Promise<string | undefined> {
-      const hash = hashKey(key);
-      const row = await ctx.db.selectFrom('api_keys').select(['account_id', 'key_hash']).where('key_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
-      if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
+      return (await findKey(key))?.account_id;
+    },
+
+    async getAccount(account: string): Promise<Account | undefined> {
+      return ctx.db.selectFrom('accounts').select(['id', 'name', 'created_at']).where('id', '=', account).executeTakeFirst();
+    },
+
+    /**
+     * Exchanges an API key for a session token (the dashboard's cookie). The session lives while
+     * its key does: revoking the key ends it.
+     */
+    async createSession(key: string, ttlSeconds: number): Promise<{ token: string; account: string; expiresAt: number } | undefined> {
+      const apiKey = await findKey(key);
+      if (!apiKey) return undefined;
+      const token = newToken() + newToken();
+      const now = ctx.now();
+      await ctx.db
+        .insertInto('sessions')
+        .values({ id: newId(), account_id: apiKey.account_id, token_hash: hashKey(token), api_key_id: apiKey.id, created_at: now, expires_at: now + ttlSeconds })
+        .execute();
+      return { token, account: apiKey.account_id, expiresAt: now + ttlSeconds };
+    },
+
+    /** The account behind a session token, while the session is unexpired and its key unrevoked. */
+    async authenticateSession(token: string): Promise<string | undefined> {
+      const hash = hashKey(token);
+      const row = await ctx.db
+        .selectFrom('sessions')
+        .innerJoin('api_keys', (join) => join.onRef('api_keys.account_id', '=', 'sessions.account_id').onRef('api_keys.id', '=', 'sessions.api_key_id'))
+        .select(['sessions.account_id', 'sessions.token_hash'])
+        .where('sessions.token_hash', '=', hash)
+        .where('sessions.expires_at', '>', ctx.now())
+        .where('api_keys.revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (!row || !timingSafeEqual(Buffer.from(row.token_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
       return row.account_id;
+    },
+
+    async deleteSession(token: string): Promise<void> {
+      await ctx.db.deleteFrom('sessions').where('token_hash', '=', hashKey(token)).execute();
     },
   };
 }

@@ -153,9 +153,10 @@ export function claimsStore(ctx: StoreContext) {
             .execute();
         }
         // Per webhook: a success ends the failure streak; a failure starts one if none is running.
-        const webhooks = new Map<string, { accountId: string; succeeded: boolean; firstFailure: number; disableReason?: string }>();
+        const webhooks = new Map<string, { accountId: string; succeeded: boolean; firstFailure: number; lastAttempt: number; disableReason?: string }>();
         for (const r of records) {
-          const entry = webhooks.get(r.delivery.webhookId) ?? { accountId: r.delivery.accountId, succeeded: false, firstFailure: Infinity };
+          const entry = webhooks.get(r.delivery.webhookId) ?? { accountId: r.delivery.accountId, succeeded: false, firstFailure: Infinity, lastAttempt: 0 };
+          entry.lastAttempt = Math.max(entry.lastAttempt, r.startedAt);
           if (r.outcome.status === 'succeeded') entry.succeeded = true;
           else entry.firstFailure = Math.min(entry.firstFailure, r.startedAt);
           if (r.outcome.status !== 'succeeded' && r.outcome.disableReason) entry.disableReason = r.outcome.disableReason;
@@ -163,6 +164,7 @@ export function claimsStore(ctx: StoreContext) {
         }
         for (const [webhookId, entry] of webhooks) {
           const webhook = tx.updateTable('webhooks').where('account_id', '=', entry.accountId).where('id', '=', webhookId);
+          await webhook.set({ last_attempt_at: Math.floor(entry.lastAttempt / 1000) }).execute();
           if (entry.succeeded) {
             await webhook.set({ failing_since: null }).where('failing_since', 'is not', null).execute();
             continue;

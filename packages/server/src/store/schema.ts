@@ -125,6 +125,8 @@ export interface WebhooksTable extends Owned {
   previous_secret_expires_at: number | null;
   /** Unix ms of the first failed attempt since the last success; drives auto-disable. */
   failing_since: number | null;
+  /** Unix seconds of the latest attempt, for the dashboard's health column. */
+  last_attempt_at: Generated<number | null>;
   created_at: number;
   updated_at: number;
 }
@@ -167,6 +169,14 @@ export interface AttemptsTable extends Owned {
   error_stage: string | null;
 }
 
+/** A dashboard sign-in: the cookie's token (hashed) stands for the API key it was exchanged for. */
+export interface SessionsTable extends Owned {
+  token_hash: string;
+  api_key_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Tables {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -181,6 +191,7 @@ export interface Tables {
   webhook_events: WebhookEventsTable;
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
+  sessions: SessionsTable;
 }
 
 export type Row<T extends keyof Tables> = Selectable<Tables[T]>;

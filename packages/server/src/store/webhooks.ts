@@ -13,7 +13,13 @@ export function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
-function toWebhook(row: Row<'webhooks'>, events: string[]): Webhook {
+/** The share of deliveries finished in the last 24 h that succeeded, and the latest attempt. */
+export interface WebhookHealth {
+  success_rate: number | null;
+  last_attempt_at: number | null;
+}
+
+function toWebhook(row: Row<'webhooks'>, events: string[], health: WebhookHealth): Webhook {
   return {
     id: row.id,
     name: row.name,
@@ -21,6 +27,7 @@ function toWebhook(row: Row<'webhooks'>, events: string[]): Webhook {
     events: events as EventType[],
     enabled: row.enabled === 1,
     disabled_reason: row.disabled_reason,
+    health,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -48,10 +55,32 @@ export function webhooksStore(ctx: StoreContext) {
     for (const row of rows) byWebhook.set(row.webhook_id, [...(byWebhook.get(row.webhook_id) ?? []), row.type]);
     return byWebhook;
   };
+  /** One grouped query for every webhook of a page. */
+  const health = async (account: string, rows: Row<'webhooks'>[]) => {
+    const counts = rows.length
+      ? await ctx.db
+          .selectFrom('deliveries')
+          .select((eb) => ['webhook_id', 'status', eb.fn.countAll<number>().as('n')])
+          .where('account_id', '=', account)
+          .where('webhook_id', 'in', rows.map((r) => r.id))
+          .where('status', 'in', ['succeeded', 'failed'])
+          .where('updated_at', '>=', ctx.now() - 86_400)
+          .groupBy(['webhook_id', 'status'])
+          .execute()
+      : [];
+    return new Map(
+      rows.map((row) => {
+        const count = (status: string) => Number(counts.find((c) => c.webhook_id === row.id && c.status === status)?.n ?? 0);
+        const finished = count('succeeded') + count('failed');
+        return [row.id, { success_rate: finished ? count('succeeded') / finished : null, last_attempt_at: row.last_attempt_at ?? null }];
+      }),
+    );
+  };
   const withEvents = async (account: string, rows: Row<'webhooks'>[]) => {
-    const events = await subscriptions(account, rows.map((r) => r.id));
+    const [events, healthById] = await Promise.all([subscriptions(account, rows.map((r) => r.id)), health(account, rows)]);
     // Listed in the canonical order of the 15 types, whatever order they were given in.
-    return rows.map((row) => toWebhook(row, (events.get(row.id) ?? []).sort((a, b) => EVENT_TYPES.indexOf(a as EventType) - EVENT_TYPES.indexOf(b as EventType))));
+    const ordered = (id: string) => (events.get(id) ?? []).sort((a, b) => EVENT_TYPES.indexOf(a as EventType) - EVENT_TYPES.indexOf(b as EventType));
+    return rows.map((row) => toWebhook(row, ordered(row.id), healthById.get(row.id)!));
   };
 
   return {
@@ -78,6 +107,7 @@ export function webhooksStore(ctx: StoreContext) {
         previous_secret: null,
         previous_secret_expires_at: null,
         failing_since: null,
+        last_attempt_at: null,
         created_at: now,
         updated_at: now,
       };

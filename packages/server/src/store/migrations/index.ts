@@ -3,6 +3,7 @@ import type { Database } from '../database.js';
 import { ddlFor } from './ddl.js';
 import * as initial from './001-initial.js';
 import * as webhooks from './002-webhooks.js';
+import * as sessions from './003-sessions.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
@@ -12,6 +13,7 @@ import * as webhooks from './002-webhooks.js';
 const MIGRATIONS = [
   ['001-initial', initial],
   ['002-webhooks', webhooks],
+  ['003-sessions', sessions],
 ] as const;
 
 export async function migrate(database: Database): Promise<string[]> {

@@ -1,0 +1,56 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { ProtocolError, notFound } from '../../errors.js';
+import type { Store } from '../../store/index.js';
+import { SESSION_COOKIE, assertSameOrigin } from '../auth.js';
+import { IdParams, strictObject } from '../schemas.js';
+
+const SESSION_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Dashboard sign-in: `POST /v1/session {api_key}` exchanges a key for an httpOnly,
+ * SameSite=Strict cookie; `DELETE /v1/session` ends it on the server. These run before
+ * authentication (the sign-in has no credentials yet).
+ */
+export function sessionRoutes(app: FastifyInstance, store: Store): void {
+  app.post('/session', { schema: { body: strictObject({ api_key: Type.String({ minLength: 1, maxLength: 512 }) }) } }, async (request, reply) => {
+    assertSameOrigin(request);
+    const session = await store.accounts.createSession((request.body as { api_key: string }).api_key, SESSION_TTL_SECONDS);
+    if (!session) throw new ProtocolError('unauthorized', 'That API key is not valid', 'api_key');
+    const account = await store.accounts.getAccount(session.account);
+    reply.setCookie(SESSION_COOKIE, session.token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: request.protocol === 'https',
+      path: '/',
+      maxAge: SESSION_TTL_SECONDS,
+    });
+    reply.status(201);
+    return { account };
+  });
+  app.delete('/session', async (request, reply) => {
+    const token = request.cookies[SESSION_COOKIE];
+    if (token) {
+      assertSameOrigin(request);
+      await store.accounts.deleteSession(token);
+    }
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.status(204).send();
+  });
+}
+
+/** Who is signed in (works with a key or a session), and the account's API keys. */
+export function accountRoutes(app: FastifyInstance, store: Store): void {
+  app.get('/session', async (request) => ({ account: await store.accounts.getAccount(request.account) }));
+  app.get('/api_keys', async (request) => ({ has_more: false, data: await store.accounts.listKeys(request.account) }));
+  app.post('/api_keys', { schema: { body: strictObject({ name: Type.String({ minLength: 1, maxLength: 255 }) }) } }, async (request, reply) => {
+    const { key, info } = await store.accounts.createKey(request.account, (request.body as { name: string }).name);
+    reply.status(201);
+    return { ...info, key };
+  });
+  app.delete('/api_keys/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (!(await store.accounts.revokeKey(request.account, id))) throw notFound('API key', id);
+    return reply.status(204).send();
+  });
+}
