@@ -23,7 +23,7 @@ for (const args of [['node_modules/typescript/bin/tsc', '-p', 'tsconfig.check.js
 }
 
 const only = process.argv.slice(2);
-const files = find('packages')
+const files = [...find('packages'), ...find('bench')]
   .filter((file) => only.length === 0 || only.some((part) => file.includes(part)))
   .sort();
 if (files.length === 0) {

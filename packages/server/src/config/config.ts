@@ -27,6 +27,8 @@ export interface Config {
   logLevel: string;
   /** How long SIGTERM waits for attempts in flight before releasing them. */
   shutdownGraceMs: number;
+  /** SQLite durability: NORMAL survives a killed process, FULL also a power cut. */
+  sqliteSync: 'NORMAL' | 'FULL';
 }
 
 export type Overrides = Partial<Pick<Config, 'port' | 'host' | 'databaseUrl'>>;
@@ -78,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
   const rateLimit = read('PROTOCOL_RATE_LIMIT', 1000, integer(0, 1_000_000), 'a whole number of requests per second (0 = off)');
   const retentionMs = read('PROTOCOL_RETENTION', 30 * 86_400_000, duration, 'a positive duration such as 30d');
   const logLevel = read('PROTOCOL_LOG_LEVEL', 'info', (raw) => (LOG_LEVELS.includes(raw) ? raw : undefined), LOG_LEVELS.join(', '));
+  const sqliteSync = read<'NORMAL' | 'FULL'>('PROTOCOL_SQLITE_SYNC', 'NORMAL', (raw) => (raw.toUpperCase() === 'FULL' ? 'FULL' : raw.toUpperCase() === 'NORMAL' ? 'NORMAL' : undefined), 'NORMAL or FULL');
   const shutdownGraceMs = read('PROTOCOL_SHUTDOWN_GRACE', 10_000, duration, 'a positive duration such as 10s');
   const publicUrl = read('PROTOCOL_PUBLIC_URL', '', (raw) => (/^https?:\/\/[^/]+$/.test(raw.replace(/\/$/, '')) ? raw.replace(/\/$/, '') : undefined), 'an origin such as https://protocol.example.com');
 
@@ -97,5 +100,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
     publicUrl,
     logLevel,
     shutdownGraceMs,
+    sqliteSync,
   });
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { AttemptErrorStage } from '@protocol/sdk';
 import type { StoreContext } from './context.js';
 import { newId } from './ids.js';
@@ -107,8 +108,9 @@ export function claimsStore(ctx: StoreContext) {
     },
 
     /**
-     * Writes a batch of attempts in one transaction: the attempt rows, each delivery's new state
-     * (only while this worker still holds it), the webhooks' failure streaks, and disabling.
+     * Writes a batch of attempts in one transaction of a few statements, whatever its size: the
+     * attempt rows, every delivery's new state (only while this worker still holds it), the
+     * webhooks' last attempt and failure streaks; disabling only where a webhook earned it.
      */
     async record(owner: string, records: AttemptRecord[], options: { disableAfterMs: number }): Promise<{ disabled: string[] }> {
       if (records.length === 0) return { disabled: [] };
@@ -135,24 +137,17 @@ export function claimsStore(ctx: StoreContext) {
             })),
           )
           .execute();
-        for (const r of records) {
-          await tx
-            .updateTable('deliveries')
-            .set({
-              status: r.outcome.status,
-              attempt_count: r.delivery.attempt,
-              due_at: r.outcome.status === 'pending' ? r.outcome.dueAt : null,
-              lease_owner: null,
-              lease_expires_at: null,
-              last_attempt_at: Math.floor(r.startedAt / 1000),
-              updated_at: now,
-            })
-            .where('account_id', '=', r.delivery.accountId)
-            .where('id', '=', r.delivery.id)
-            .where('lease_owner', '=', owner)
-            .execute();
-        }
-        // Per webhook: a success ends the failure streak; a failure starts one if none is running.
+        // One UPDATE … FROM (VALUES …) for the whole batch, the same SQL on both dialects.
+        const rows = records.map(
+          (r) =>
+            sql`(${r.delivery.accountId}, ${r.delivery.id}, ${r.outcome.status}, cast(${r.delivery.attempt} as integer), cast(${r.outcome.status === 'pending' ? r.outcome.dueAt : null} as bigint), cast(${Math.floor(r.startedAt / 1000)} as bigint))`,
+        );
+        await sql`with v(account_id, id, status, attempt_count, due_at, last_attempt_at) as (values ${sql.join(rows)})
+          update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
+            last_attempt_at = v.last_attempt_at, updated_at = ${now}
+          from v where deliveries.account_id = v.account_id and deliveries.id = v.id and deliveries.lease_owner = ${owner}`.execute(tx);
+
+        // Per webhook: its latest attempt; a success ends a failure streak; a failure starts one.
         const webhooks = new Map<string, { accountId: string; succeeded: boolean; firstFailure: number; lastAttempt: number; disableReason?: string }>();
         for (const r of records) {
           const entry = webhooks.get(r.delivery.webhookId) ?? { accountId: r.delivery.accountId, succeeded: false, firstFailure: Infinity, lastAttempt: 0 };
@@ -162,20 +157,23 @@ export function claimsStore(ctx: StoreContext) {
           if (r.outcome.status !== 'succeeded' && r.outcome.disableReason) entry.disableReason = r.outcome.disableReason;
           webhooks.set(r.delivery.webhookId, entry);
         }
-        for (const [webhookId, entry] of webhooks) {
-          const webhook = tx.updateTable('webhooks').where('account_id', '=', entry.accountId).where('id', '=', webhookId);
-          await webhook.set({ last_attempt_at: Math.floor(entry.lastAttempt / 1000) }).execute();
-          if (entry.succeeded) {
-            await webhook.set({ failing_since: null }).where('failing_since', 'is not', null).execute();
-            continue;
-          }
-          await webhook.set({ failing_since: entry.firstFailure }).where('failing_since', 'is', null).execute();
+        const entries = [...webhooks];
+        const states = entries.map(
+          ([id, e]) => sql`(${e.accountId}, ${id}, cast(${Math.floor(e.lastAttempt / 1000)} as bigint), cast(${e.succeeded ? 1 : 0} as integer), cast(${e.succeeded ? null : e.firstFailure} as bigint))`,
+        );
+        await sql`with v(account_id, id, last_attempt_at, succeeded, first_failure) as (values ${sql.join(states)})
+          update webhooks set last_attempt_at = v.last_attempt_at,
+            failing_since = case when v.succeeded = 1 then null else coalesce(webhooks.failing_since, v.first_failure) end
+          from v where webhooks.account_id = v.account_id and webhooks.id = v.id`.execute(tx);
+
+        for (const [webhookId, entry] of entries) {
+          if (entry.succeeded) continue;
+          const webhook = tx.updateTable('webhooks').where('account_id', '=', entry.accountId).where('id', '=', webhookId).where('enabled', '=', 1);
           const reason = entry.disableReason;
           const disable = reason
-            ? webhook.set({ enabled: 0, disabled_reason: reason, updated_at: now }).where('enabled', '=', 1)
+            ? webhook.set({ enabled: 0, disabled_reason: reason, updated_at: now })
             : webhook
                 .set({ enabled: 0, disabled_reason: `Disabled after its deliveries failed for ${humanDuration(options.disableAfterMs)} in a row`, updated_at: now })
-                .where('enabled', '=', 1)
                 .where('failing_since', '<=', Date.now() - options.disableAfterMs);
           const result = await disable.executeTakeFirst();
           if (Number(result.numUpdatedRows) > 0) {

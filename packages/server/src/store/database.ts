@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Tables } from './schema.js';
 import { listenForDeliveries, notifyDeliveries, openPostgres } from './dialects/postgres.js';
-import { openSqlite } from './dialects/sqlite.js';
+import { openSqlite, type SqliteSync } from './dialects/sqlite.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -22,9 +22,9 @@ export interface Database {
 }
 
 /** Chooses the dialect by the URL's scheme: `sqlite:<path>` or `postgres://…`. */
-export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
+export function openDatabase(url: string, options: { poolSize?: number; sqliteSync?: SqliteSync } = {}): Database {
   if (url.startsWith('sqlite:')) {
-    const db = openSqlite(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
+    const db = openSqlite(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''), { synchronous: options.sqliteSync });
     return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: async () => {}, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {

@@ -115,7 +115,8 @@ export function createWorker(options: WorkerOptions) {
     metrics?.attempts.inc({ outcome: label });
     metrics?.attemptDuration.observe({ outcome: label }, sent.durationMs / 1000);
     if (decision.status !== 'pending') metrics?.deliveries.inc({ outcome: decision.status });
-    logger.info(
+    // Successes are the bulk and go at debug; anything that failed is worth an info line.
+    logger[decision.status === 'succeeded' ? 'debug' : 'info'](
       { webhook: sent.delivery.webhookId, delivery: sent.delivery.id, event: sent.delivery.eventId, attempt: sent.delivery.attempt, status: sent.statusCode, stage: sent.errorStage, outcome: label, ms: Math.round(sent.durationMs) },
       'delivery attempt',
     );

@@ -1,0 +1,23 @@
+// The benchmark's smoke run (tiny N, one run each), so it cannot rot: every system starts,
+// delivers everything verified, and every section of the report has figures.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+test('npm run bench -- --quick measures every system and writes its report', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/run.ts', '--quick'], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+  assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+  const report = fs.readFileSync(new URL('./results/smoke.md', import.meta.url), 'utf8');
+  for (const system of ['L0', 'Protocol (SQLite)', 'Protocol (PostgreSQL, 1 API + 2 workers)', 'BullMQ']) {
+    const row = report.split('\n').find((line) => line.startsWith(`| ${system} | `));
+    assert.ok(row, `${system} has a throughput row`);
+    assert.match(row!, /^\| [^|]+ \| [\d,]+ \[/, `${system} delivered at a measurable rate`);
+  }
+  assert.match(report, /## Latency/);
+  assert.match(report, /\| Protocol \(SQLite\) \| [\d.,]+ \/ [\d.,]+/);
+  assert.match(report, /[\d,]+ requests\/s/);
+  assert.match(report, /commits \(API acknowledgement\) in [\d,]+ ms/);
+});

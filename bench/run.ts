@@ -1,0 +1,215 @@
+// `npm run bench`: Protocol beside the L0 ceiling and a BullMQ build, in one run on this machine.
+// `--quick` is the smoke run (tiny N, one run each) that `npm test` executes so this cannot rot.
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { cpuMeter, fmt, latencySummary, now, sleep, spread, type ProcessUsage } from './measure.js';
+import { KEY, startBullmq, startL0, startProtocol, type Running, type SystemOptions } from './systems.js';
+
+const quick = process.argv.includes('--quick');
+const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const RUNS = arg('runs', quick ? 1 : 3);
+const WEBHOOKS = 20;
+const CHANGES = arg('changes', quick ? 20 : 2000); // × 20 webhooks = deliveries per throughput run
+const LATENCY_SECONDS = arg('latency-seconds', quick ? 1 : 5);
+const RATES = quick ? [100] : [500, 2000];
+const BACKLOG = arg('backlog', quick ? 2000 : 1_000_000);
+const FANOUT = arg('fanout', quick ? 50 : 10_000);
+const only = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
+
+type SystemName = 'L0' | 'Protocol (SQLite)' | 'Protocol (PostgreSQL, 1 API + 2 workers)' | 'BullMQ';
+const SYSTEMS: Array<[SystemName, (o: SystemOptions) => Promise<Running>]> = [
+  ['L0', startL0],
+  ['Protocol (SQLite)', (o) => startProtocol({ ...o, database: 'sqlite' })],
+  ['Protocol (PostgreSQL, 1 API + 2 workers)', (o) => startProtocol({ ...o, database: 'postgres', workers: 2 })],
+  ['BullMQ', startBullmq],
+];
+
+// --- the receiver, in its own process ---------------------------------------------------------
+const receiver = fork(fileURLToPath(new URL('./receiver.ts', import.meta.url)), [], { execArgv: ['--conditions=source', '--import', 'tsx'] });
+const port = await new Promise<number>((resolve) => receiver.once('message', (m: { port: number }) => resolve(m.port)));
+const receiverUrl = `http://127.0.0.1:${port}`;
+const ask = <T>(type: string, reply: string, extra: object = {}) =>
+  new Promise<T>((resolve) => {
+    const onMessage = (m: { type: string }) => {
+      if (m.type === reply) {
+        receiver.off('message', onMessage);
+        resolve(m as T);
+      }
+    };
+    receiver.on('message', onMessage);
+    receiver.send({ type, ...extra });
+  });
+const count = () => ask<{ count: number; bad: number }>('count', 'count');
+async function waitForArrivals(target: number, timeoutMs: number) {
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    const { count: n, bad } = await count();
+    if (bad > 0) throw new Error(`${bad} deliveries failed the receiver's signature check`);
+    if (n >= target) return now();
+    if (now() > deadline) throw new Error(`only ${n} of ${target} deliveries arrived in ${timeoutMs} ms`);
+    await sleep(n / target > 0.95 ? 2 : 20);
+  }
+}
+
+async function withSystem<T>(start: (o: SystemOptions) => Promise<Running>, webhooks: number, work: (system: Running) => Promise<T>): Promise<T> {
+  receiver.send({ type: 'reset' });
+  const system = await start({ receiverUrl, webhooks });
+  receiver.send({ type: 'secrets', secrets: system.secrets });
+  try {
+    return await work(system);
+  } finally {
+    await system.stop();
+  }
+}
+
+// --- scenarios ----------------------------------------------------------------------------------
+interface Throughput {
+  perSecond: number;
+  usage: ProcessUsage;
+}
+async function throughput(start: (o: SystemOptions) => Promise<Running>): Promise<Throughput> {
+  return withSystem(start, WEBHOOKS, async (system) => {
+    await sleep(200);
+    const meter = cpuMeter({ ...system.pids, receiver: receiver.pid! });
+    const started = now();
+    await system.produce(CHANGES, { concurrency: 16 });
+    const finished = await waitForArrivals(CHANGES * WEBHOOKS, 300_000);
+    return { perSecond: (CHANGES * WEBHOOKS) / ((finished - started) / 1000), usage: meter() };
+  });
+}
+
+async function latency(start: (o: SystemOptions) => Promise<Running>, rate: number) {
+  return withSystem(start, 1, async (system) => {
+    await sleep(200);
+    const changes = rate * LATENCY_SECONDS;
+    const acks = await system.produce(changes, { rate });
+    await waitForArrivals(changes, 120_000);
+    const { arrivals } = await ask<{ arrivals: Array<[string, number]> }>('collect', 'collected');
+    return latencySummary(arrivals.map(([id, at]) => at - (acks.get(id) ?? NaN)).filter(Number.isFinite));
+  });
+}
+
+async function ingest() {
+  return withSystem((o) => startProtocol({ ...o, database: 'sqlite' }), 1, async (system) => {
+    const conversation = (await system.call!('GET', '/conversations?limit=1')).data[0].id;
+    const result = await autocannon({
+      url: `${system.url}/v1/messages`,
+      method: 'POST',
+      connections: 32,
+      duration: quick ? 1 : 5,
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ conversation_id: conversation, message: 'I’m traveling with my dad. He’s at a meeting. I hate meetings.' }),
+    });
+    return { perSecond: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx };
+  });
+}
+
+async function fanout() {
+  return withSystem((o) => startProtocol({ ...o, database: 'sqlite' }), 0, async (system) => {
+    const call = system.call!;
+    const conversation = (await call('GET', '/conversations?limit=1')).data[0].id;
+    for (let i = 0; i < FANOUT; i += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, FANOUT - i) }, (_, j) => call('POST', '/webhooks', { name: `fan ${i + j}`, url: `${receiverUrl}/fan/${i + j}`, events: ['message.created'] })));
+    }
+    receiver.send({ type: 'up', up: false }); // the 10,000 deliveries themselves are not what is measured here
+    // Another account keeps calling the API meanwhile; its latency is the isolation figure.
+    const otherKey = await system.createAccount!('Bystander');
+    const other: number[] = [];
+    let running = true;
+    const bystanders = Array.from({ length: 4 }, async () => {
+      while (running) {
+        const started = now();
+        await call('GET', '/contacts?limit=10', undefined, otherKey);
+        other.push(now() - started);
+      }
+    });
+    await sleep(300);
+    const started = now();
+    await call('POST', '/messages', { conversation_id: conversation, message: 'to everyone' });
+    const commitMs = now() - started;
+    await sleep(300);
+    running = false;
+    await Promise.all(bystanders);
+    receiver.send({ type: 'up', up: true });
+    return { commitMs, otherP99: latencySummary(other).p99 };
+  });
+}
+
+// --- report -----------------------------------------------------------------------------------
+const lines: string[] = [];
+const print = (line = '') => {
+  lines.push(line);
+  console.log(line);
+};
+const cpuOf = (usage: ProcessUsage) => Object.entries(usage).map(([name, u]) => `${name} ${fmt(u.cpu)}% / ${fmt(u.peakRssMb)} MB`).join('; ');
+
+print(`# Protocol benchmark${quick ? ' (smoke run)' : ''}`);
+print();
+print(`${new Date().toISOString()} · ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · ${RUNS} run(s) each, median [range]`);
+print();
+print(`## Throughput: ${fmt(CHANGES)} changes × ${WEBHOOKS} subscribed webhooks = ${fmt(CHANGES * WEBHOOKS)} deliveries`);
+print();
+print('| system | deliveries/s | × L0 | × BullMQ | CPU % of a core / peak RSS, per process |');
+print('|---|---|---|---|---|');
+const results = new Map<SystemName, { perSecond: ReturnType<typeof spread>; usage: ProcessUsage }>();
+for (const [name, start] of SYSTEMS) {
+  if (only && !only.some((o) => name.toLowerCase().includes(o.toLowerCase()))) continue;
+  const runs: Throughput[] = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await throughput(start));
+  const median = spread(runs.map((r) => r.perSecond));
+  results.set(name, { perSecond: median, usage: runs.find((r) => r.perSecond === median.median)!.usage });
+}
+for (const [name, result] of results) {
+  const l0 = results.get('L0')?.perSecond.median;
+  const bull = results.get('BullMQ')?.perSecond.median;
+  const s = result.perSecond;
+  print(`| ${name} | ${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}] | ${l0 ? fmt(s.median / l0, 2) : '—'} | ${bull ? fmt(s.median / bull, 2) : '—'} | ${cpuOf(result.usage)} |`);
+}
+print();
+print(`## Latency: acknowledgement (BullMQ: enqueue) → receipt, 1 webhook, steady rate for ${LATENCY_SECONDS} s`);
+print();
+print(`| system | ${RATES.map((r) => `p50 / p99 / max ms at ${r}/s`).join(' | ')} |`);
+print(`|---|${RATES.map(() => '---').join('|')}|`);
+for (const [name, start] of SYSTEMS) {
+  if (name === 'L0' || (only && !only.some((o) => name.toLowerCase().includes(o.toLowerCase())))) continue;
+  const cells: string[] = [];
+  for (const rate of RATES) {
+    const runs = [];
+    for (let r = 0; r < RUNS; r++) runs.push(await latency(start, rate));
+    const p99 = spread(runs.map((r) => r.p99));
+    const mid = runs.find((r) => r.p99 === p99.median)!;
+    cells.push(`${fmt(mid.p50, 1)} / ${fmt(p99.median, 1)} [${fmt(p99.min, 1)}–${fmt(p99.max, 1)}] / ${fmt(mid.max, 1)}`);
+  }
+  print(`| ${name} | ${cells.join(' | ')} |`);
+}
+
+if (!only || only.includes('ingest')) {
+  print();
+  print('## API ingest: `POST /v1/messages` on SQLite, one subscribed webhook, 32 connections (autocannon)');
+  print();
+  const runs = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await ingest());
+  const perSecond = spread(runs.map((r) => r.perSecond));
+  print(`${fmt(perSecond.median)} requests/s [${fmt(perSecond.min)}–${fmt(perSecond.max)}], p99 ${fmt(runs[0]!.p99)} ms, non-2xx ${runs.reduce((a, r) => a + r.non2xx, 0)}`);
+}
+
+if (!only || only.includes('fanout')) {
+  print();
+  print(`## Fan-out: one change subscribed by ${fmt(FANOUT)} webhooks of one account (SQLite)`);
+  print();
+  const runs = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await fanout());
+  const commit = spread(runs.map((r) => r.commitMs));
+  const other = spread(runs.map((r) => r.otherP99));
+  print(`The change commits (API acknowledgement) in ${fmt(commit.median)} ms [${fmt(commit.min)}–${fmt(commit.max)}]; another account's API calls meanwhile: p99 ${fmt(other.median, 1)} ms [${fmt(other.min, 1)}–${fmt(other.max, 1)}].`);
+}
+
+receiver.kill();
+const file = path.join(fileURLToPath(new URL('./results/', import.meta.url)), quick ? 'smoke.md' : `${new Date().toISOString().slice(0, 10)}.md`);
+fs.mkdirSync(path.dirname(file), { recursive: true });
+fs.writeFileSync(file, `${lines.join('\n')}\n`);
+console.log(`\nWritten to ${path.relative(process.cwd(), file)}`);

@@ -1,0 +1,218 @@
+// The systems under test, each started fresh: the L0 ceiling, Protocol (SQLite; PostgreSQL with
+// 1 API + 2 workers) and the BullMQ baseline.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { signWebhook } from '@protocol/sdk';
+import { now, sleep } from './measure.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(ROOT, 'packages/server/bin/protocol.js');
+export const KEY = 'sk_bench_0123456789abcdefghijklmnop';
+export const POSTGRES_URL = process.env.PROTOCOL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface Running {
+  /** Processes whose CPU and memory are reported. */
+  pids: Record<string, number>;
+  /** Path → secret, for the receiver's HMAC check. */
+  secrets: Record<string, string>;
+  /** Makes `changes` changes (each fans out to every webhook) at most `rate` per second; resolves with each change's id → ack time. */
+  produce(changes: number, options?: { rate?: number; concurrency?: number }): Promise<Map<string, number>>;
+  stop(): Promise<void>;
+  /** Protocol only: the API's origin, a JSON caller, and a way to make another account. */
+  url?: string;
+  call?: (method: string, route: string, body?: unknown, key?: string) => Promise<any>;
+  createAccount?: (name: string) => Promise<string>;
+}
+
+export interface SystemOptions {
+  receiverUrl: string;
+  webhooks: number;
+}
+
+/** A Protocol-shaped delivery body for the systems that make their own. */
+export function eventBody(id: string): string {
+  return JSON.stringify({
+    id: `evt_${id}`,
+    type: 'message.created',
+    payload: { id, conversation_id: 'xgQQXg3hrtjh7AvZ', contact: null, message: 'I’m traveling with my dad. He’s at a meeting. I hate meetings.', reactions: [], attachments: [], read_at: null, created_at: 1764201600, updated_at: 1764201600 },
+  });
+}
+
+function secretFor(i: number): string {
+  return `whsec_${Buffer.alloc(32, i + 1).toString('base64')}`;
+}
+
+/** Paces work: `rate` per second in small slices, or as fast as `concurrency` allows. */
+async function pace(count: number, options: { rate?: number; concurrency?: number }, one: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  if (!options.rate) {
+    await Promise.all(Array.from({ length: options.concurrency ?? 16 }, async () => {
+      while (next < count) await one(next++);
+    }));
+    return;
+  }
+  const started = now();
+  const inflight: Promise<void>[] = [];
+  while (next < count) {
+    const due = Math.min(count, Math.floor(((now() - started) / 1000) * options.rate));
+    while (next < due) inflight.push(one(next++));
+    await sleep(2);
+  }
+  await Promise.all(inflight);
+}
+
+/** L0: the receiver fed directly by one undici Pool of 64 connections with signed POSTs. */
+export async function startL0({ receiverUrl, webhooks }: SystemOptions): Promise<Running> {
+  const pool = new Pool(receiverUrl, { connections: 64, pipelining: 1 });
+  const secrets = Object.fromEntries(Array.from({ length: webhooks }, (_, i) => [`/hook/${i}`, secretFor(i)]));
+  return {
+    pids: {},
+    secrets,
+    async produce(changes, options = {}) {
+      const acks = new Map<string, number>();
+      await pace(changes * webhooks, { rate: options.rate && options.rate * webhooks, concurrency: 256 }, async (n) => {
+        const change = Math.floor(n / webhooks);
+        const hook = n % webhooks;
+        const id = `l0${change}`;
+        if (hook === 0) acks.set(id, now());
+        const body = eventBody(id);
+        const headers = signWebhook({ id: `evt_${id}`, timestamp: Math.floor(Date.now() / 1000), body, secrets: [secretFor(hook)] });
+        const response = await pool.request({ path: `/hook/${hook}`, method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+        await response.body.dump();
+      });
+      return acks;
+    },
+    stop: () => pool.close(),
+  };
+}
+
+function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk;
+      const match = /running at (http:\/\/\S+)/.exec(out);
+      if (match) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume(); // keep draining its logs
+        resolve({ child, url: match[1]! });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`protocol ${args.join(' ')} exited with ${code}: ${out}`)));
+  });
+}
+
+/** Protocol as users run it: the real `protocol` processes, a fresh database, webhooks made through the API. */
+export async function startProtocol(options: SystemOptions & { database: 'sqlite' | 'postgres'; workers?: number }): Promise<Running> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-bench-'));
+  let databaseUrl = `sqlite:${path.join(dataDir, 'protocol.db')}`;
+  let schema: string | undefined;
+  if (options.database === 'postgres') {
+    schema = `bench_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  }
+  const env = { PROTOCOL_DATA_DIR: dataDir, PROTOCOL_DATABASE_URL: databaseUrl, PROTOCOL_API_KEY: KEY, PROTOCOL_ALLOW_PRIVATE_URLS: '1' };
+  const processes: Array<{ name: string; child: ChildProcess }> = [];
+  const api = await startProcess(options.database === 'sqlite' ? ['serve'] : ['serve', '--no-worker'], env);
+  processes.push({ name: options.database === 'sqlite' ? 'protocol' : 'api', child: api.child });
+  for (let i = 0; i < (options.database === 'postgres' ? (options.workers ?? 2) : 0); i++) {
+    processes.push({ name: `worker${i + 1}`, child: (await startProcess(['worker'], env)).child });
+  }
+
+  const client = new Pool(api.url, { connections: 32 });
+  const call = async (method: string, route: string, body?: unknown, key = KEY) => {
+    const response = await client.request({ method: method as 'POST', path: `/v1${route}`, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const json = (await response.body.json()) as any;
+    if (response.statusCode >= 300) throw new Error(`${method} ${route}: ${response.statusCode} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const contact = await call('POST', '/contacts', { username: 'bench', phone_number: '1' });
+  const secrets: Record<string, string> = {};
+  for (let i = 0; i < options.webhooks; i++) {
+    const webhook = await call('POST', '/webhooks', { name: `bench ${i}`, url: `${options.receiverUrl}/hook/${i}`, events: ['message.created'] });
+    secrets[`/hook/${i}`] = webhook.secret;
+  }
+  return {
+    pids: Object.fromEntries(processes.map(({ name, child }) => [name, child.pid!])),
+    secrets,
+    url: api.url,
+    call,
+    async createAccount(name) {
+      const child = spawn(process.execPath, [BIN, 'accounts', 'create', '--name', name], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      await new Promise((resolve) => child.once('exit', resolve));
+      return out.trim().split('\n').at(-1)!;
+    },
+    async produce(changes, produceOptions = {}) {
+      const acks = new Map<string, number>();
+      await pace(changes, produceOptions, async () => {
+        const message = await call('POST', '/messages', { conversation_id: contact.conversation_id, message: 'I’m traveling with my dad. He’s at a meeting. I hate meetings.' });
+        acks.set(message.id, now());
+      });
+      return acks;
+    },
+    async stop() {
+      await client.close();
+      await Promise.all(processes.map(({ child }) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
+      if (schema) {
+        const admin = new pg.Client({ connectionString: POSTGRES_URL });
+        await admin.connect();
+        await admin.query(`drop schema ${schema} cascade`);
+        await admin.end();
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The hand-built baseline: BullMQ on Redis, one job per delivery, a worker process signing and POSTing with undici at concurrency 100. */
+export async function startBullmq({ receiverUrl, webhooks }: SystemOptions): Promise<Running> {
+  const { Queue } = await import('bullmq');
+  const { Redis: IORedis } = await import('ioredis');
+  const queueName = `bench-${process.pid}-${Date.now()}`;
+  const connection = new IORedis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null });
+  const queue = new Queue(queueName, { connection });
+  const secrets = Object.fromEntries(Array.from({ length: webhooks }, (_, i) => [`/hook/${i}`, secretFor(i)]));
+  const worker = fork(fileURLToPath(new URL('./bullmq-worker.ts', import.meta.url)), [], { execArgv: ['--conditions=source', '--import', 'tsx'], env: { ...process.env, QUEUE: queueName, RECEIVER: receiverUrl } });
+  await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+  worker.send({ secrets });
+  return {
+    pids: { 'bullmq-worker': worker.pid! },
+    secrets,
+    async produce(changes, options = {}) {
+      const acks = new Map<string, number>();
+      await pace(changes, { ...options, concurrency: options.concurrency ?? 16 }, async (change) => {
+        const id = `bq${change}`;
+        const body = eventBody(id);
+        await queue.addBulk(
+          Array.from({ length: webhooks }, (_, hook) => ({
+            name: 'delivery',
+            data: { path: `/hook/${hook}`, body, eventId: `evt_${id}` },
+            opts: { attempts: 8, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: true, removeOnFail: 1000 },
+          })),
+        );
+        acks.set(id, now());
+      });
+      return acks;
+    },
+    async stop() {
+      worker.send({ stop: true });
+      await new Promise((resolve) => worker.once('exit', resolve));
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}
