@@ -21,6 +21,8 @@ export interface SenderOptions {
 
 export type SentAttempt = Omit<AttemptRecord, 'outcome'> & { retryAfterMs?: number };
 
+const TIMED_OUT = Symbol('attempt timed out');
+
 /** Where a failed request broke, from the error undici or Node gave us. */
 export function errorStage(error: unknown, timedOut: boolean): AttemptErrorStage {
   if (timedOut) return 'timeout';
@@ -51,6 +53,15 @@ export function createSender(options: SenderOptions) {
     connect: { timeout: options.timeoutMs, ...(options.allowPrivateUrls ? {} : { lookup: guardedLookup(options.lookup) }) },
   });
 
+  // One sweeper for every attempt's deadline: AbortSignal.timeout and AbortSignal.any per
+  // request showed up at ~7% of the worker's CPU profile.
+  const inFlight = new Map<AbortController, number>();
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [controller, deadline] of inFlight) if (deadline <= now) controller.abort(TIMED_OUT);
+  }, 25);
+  sweeper.unref();
+
   async function send(delivery: ClaimedDelivery, abort?: AbortSignal): Promise<SentAttempt> {
     const startedAt = Date.now();
     const requestHeaders: Record<string, string> = {
@@ -79,11 +90,13 @@ export function createSender(options: SenderOptions) {
     if (!options.allowPrivateUrls && literal && !isPublicAddress(literal)) {
       return failed(new BlockedDestinationError(`refused to connect: ${literal} is not a public address`), 'connect');
     }
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const signal = abort ? AbortSignal.any([deadline, abort]) : deadline;
+    const controller = new AbortController();
+    inFlight.set(controller, startedAt + options.timeoutMs);
+    const onAbort = () => controller.abort(abort!.reason);
+    abort?.addEventListener('abort', onAbort, { once: true });
     let statusCode: number | null = null;
     try {
-      const response = await agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'POST', headers: requestHeaders, body: delivery.body, signal });
+      const response = await agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'POST', headers: requestHeaders, body: delivery.body, signal: controller.signal });
       statusCode = response.statusCode;
       const responseHeaders: Record<string, string> = {};
       for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -109,18 +122,27 @@ export function createSender(options: SenderOptions) {
         retryAfterMs: parseRetryAfter(responseHeaders['retry-after'], Date.now()),
       };
     } catch (error) {
-      const timedOut = deadline.aborted;
+      const timedOut = controller.signal.reason === TIMED_OUT;
       if (statusCode !== null) {
         // The status line arrived; only reading the rest failed. The answer stands.
         const ok = statusCode >= 200 && statusCode < 300;
         return failed(error, timedOut ? 'timeout' : 'http', { statusCode, error: ok ? null : `HTTP ${statusCode}`, errorStage: ok ? null : 'http' });
       }
       return failed(timedOut ? new Error(`no response within ${options.timeoutMs} ms`) : error, errorStage(error, timedOut));
+    } finally {
+      inFlight.delete(controller);
+      abort?.removeEventListener('abort', onAbort);
     }
   }
 
   // By the time the worker closes, every attempt has finished or been aborted: nothing is waited for.
-  return { send, close: () => agent.destroy() };
+  return {
+    send,
+    close: () => {
+      clearInterval(sweeper);
+      return agent.destroy();
+    },
+  };
 }
 
 export type Sender = ReturnType<typeof createSender>;

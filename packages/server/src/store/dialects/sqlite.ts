@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
 import type { Tables } from '../schema.js';
 
 /** Distinct statements kept prepared; IN lists of many lengths make the set open-ended, so it is bounded. */
@@ -45,5 +45,26 @@ export function openSqlite(file: string, options: { synchronous?: SqliteSync } =
       return statement;
     },
   };
-  return new Kysely<Tables>({ dialect: new SqliteDialect({ database: cached as unknown as SqliteDatabase.Database }) });
+  return new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cached as unknown as SqliteDatabase.Database }) });
+}
+
+/**
+ * Transactions take the write lock when they begin (`BEGIN IMMEDIATE`). A deferred transaction
+ * that reads first and writes later cannot wait for the lock when another connection (a
+ * `protocol worker` process on the same file) committed meanwhile: SQLite fails it with
+ * SQLITE_BUSY at once. Taking the lock up front lets busy_timeout queue it instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly options: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(options);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.options);
+  }
 }
