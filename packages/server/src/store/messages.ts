@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { ListParams, Message, MessageListParams, MessageSendParams, MessageUpdateParams, Page, Reaction, ReactionsInput } from '@protocol/sdk';
+import type { Attachment, ContactSummary, ListParams, Message, MessageListParams, MessageSendParams, MessageUpdateParams, Page, Reaction, ReactionsInput } from '@protocol/sdk';
 import { ProtocolError, notFound } from '../errors.js';
 import { toAttachment } from './attachments.js';
 import { write, type StoreContext, type WriteScope } from './context.js';
@@ -11,6 +11,21 @@ import type { Row, Tables } from './schema.js';
 /** Requests give `{emoji: [usernames]}`; responses (and storage) use `[{emoji: [usernames]}]`. */
 export function reactionsToList(input: ReactionsInput): Reaction[] {
   return Object.entries(input).map(([emoji, usernames]) => ({ [emoji]: usernames }));
+}
+
+/** A message in the docs' field order. */
+function toMessage(row: Row<'messages'>, contact: ContactSummary | null, attachments: Attachment[]): Message {
+  return {
+    id: row.id,
+    conversation_id: row.conversation_id,
+    contact,
+    message: row.message,
+    reactions: JSON.parse(row.reactions) as Reaction[],
+    attachments,
+    read_at: row.read_at,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
 }
 
 /** Turns message rows into API messages with two queries in all, not two per message. */
@@ -28,17 +43,13 @@ export async function hydrateMessages(ctx: StoreContext, db: Kysely<Tables>, acc
     .orderBy('seq', 'asc')
     .execute();
   const contactById = new Map(contacts.map((c) => [c.id, toSummary(c)]));
-  return rows.map((row) => ({
-    id: row.id,
-    conversation_id: row.conversation_id,
-    contact: row.contact_id ? (contactById.get(row.contact_id) ?? null) : null,
-    message: row.message,
-    reactions: JSON.parse(row.reactions) as Reaction[],
-    attachments: attachments.filter((a) => a.message_id === row.id).map((a) => toAttachment(a, ctx.fileUrl)),
-    read_at: row.read_at,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  }));
+  return rows.map((row) =>
+    toMessage(
+      row,
+      row.contact_id ? (contactById.get(row.contact_id) ?? null) : null,
+      attachments.filter((a) => a.message_id === row.id).map((a) => toAttachment(a, ctx.fileUrl)),
+    ),
+  );
 }
 
 async function requireMessageRow(scope: WriteScope, id: string) {
@@ -86,10 +97,12 @@ export function messagesStore(ctx: StoreContext) {
         const conversation = await tx.selectFrom('conversations').select('id').where('account_id', '=', account).where('id', '=', input.conversation_id).executeTakeFirst();
         if (!conversation) throw notFound('conversation', input.conversation_id, 'conversation_id');
         const contactId = input.contact_id ?? null;
+        let sender: Row<'contacts'> | undefined;
         if (contactId) {
-          const contact = await tx.selectFrom('contacts').select('id').where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst();
-          if (!contact) throw notFound('contact', contactId, 'contact_id');
+          sender = await tx.selectFrom('contacts').selectAll().where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst();
+          if (!sender) throw notFound('contact', contactId, 'contact_id');
           await tx.updateTable('contacts').set({ last_active_at: now }).where('account_id', '=', account).where('id', '=', contactId).execute();
+          sender = { ...sender, last_active_at: now };
         }
         const row = {
           id: newId(),
@@ -105,7 +118,8 @@ export function messagesStore(ctx: StoreContext) {
         await tx.insertInto('messages').values(row).execute();
         await attach(scope, row.id, input.attachments ?? []);
         await tx.updateTable('conversations').set({ last_active_at: now }).where('account_id', '=', account).where('id', '=', input.conversation_id).execute();
-        const message = await hydrateOne(tx, account, { ...row, seq: 0 });
+        // A message without attachments needs no second look at the database.
+        const message = input.attachments?.length ? await hydrateOne(tx, account, { ...row, seq: 0 }) : toMessage({ ...row, seq: 0 }, sender ? toSummary(sender) : null, []);
         await scope.emit('message.created', message);
         return message;
       });

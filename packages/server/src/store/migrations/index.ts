@@ -1,4 +1,4 @@
-import { Migrator, type Migration } from 'kysely';
+import { Migrator, sql, type Migration } from 'kysely';
 import type { Database } from '../database.js';
 import { ddlFor } from './ddl.js';
 import * as initial from './001-initial.js';
@@ -20,7 +20,11 @@ export async function migrate(database: Database): Promise<string[]> {
   const ddl = ddlFor(database.dialect);
   const migrations: Record<string, Migration> = {};
   for (const [name, module] of MIGRATIONS) migrations[name] = { up: (db) => module.up(db, ddl) };
-  const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations } });
+  // Kysely looks for its bookkeeping tables in every schema unless told which one; two databases
+  // in one PostgreSQL (say, a schema per test file) would then see each other's and race.
+  const migrationTableSchema =
+    database.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations }, ...(migrationTableSchema && { migrationTableSchema }) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
