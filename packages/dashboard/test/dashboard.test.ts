@@ -159,6 +159,18 @@ test('the events log with a type filter and a payload viewer', async () => {
   assert.equal(await view.count(), 1);
   await view.first().click();
   assert.match((await page.getByLabel(/^Payload of /).textContent())!, /Plaza Hotel/);
+
+  // Paging: 30 more contacts make more than a page of contact.created events.
+  for (let i = 0; i < 30; i++) await engine.api('POST', '/contacts', { username: `pager${i}`, phone_number: '1' });
+  await page.getByLabel('Event type').selectOption('contact.created');
+  await page.getByRole('button', { name: /^View payload of / }).first().waitFor();
+  const newest = await page.getByRole('button', { name: /^View payload of / }).first().textContent();
+  assert.equal(await page.getByRole('button', { name: 'Newer' }).isDisabled(), true, 'nothing is newer than the first page');
+  await page.getByRole('button', { name: 'Older' }).click();
+  await page.waitForFunction((first) => document.querySelector('[aria-label="Events"] button')?.textContent !== first, newest);
+  assert.equal(await page.getByRole('button', { name: 'Older' }).isDisabled(), true, '31 events: the second page is the last');
+  await page.getByRole('button', { name: 'Newer' }).click();
+  await page.waitForFunction((first) => document.querySelector('[aria-label="Events"] button')?.textContent === first, newest);
 });
 
 test('create an API key (shown once) and revoke it', async () => {

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { DeliveryStatus } from '@protocol/sdk/browser';
 import { useState } from 'react';
 import { api, describeError, formatTime } from '../api';
+import { Pager, usePager } from '../components/Pager';
 import { Badge, Button, Card, Empty, ErrorState, FieldError, JsonView, Loading } from '../components/ui';
 
 const PAGE = 20;
@@ -10,7 +11,7 @@ const STATUS_TONE = { succeeded: 'green', failed: 'red', pending: 'amber' } as c
 /** The webhook's deliveries, filtered by status and paged, each opening into its request and attempts. */
 export function Deliveries({ webhookId }: { webhookId: string }) {
   const [status, setStatus] = useState<DeliveryStatus | ''>('');
-  const [cursor, setCursor] = useState<{ starting_after?: string; ending_before?: string }>({});
+  const { cursor, setCursor, reset } = usePager();
   const [open, setOpen] = useState<string>();
   const deliveries = useQuery({
     queryKey: ['deliveries', webhookId, status, cursor],
@@ -18,9 +19,6 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
     refetchInterval: 3000,
   });
   const data = deliveries.data?.data ?? [];
-  // has_more speaks of the direction we moved in; the other way there is more whenever we moved.
-  const olderExists = cursor.ending_before ? true : Boolean(deliveries.data?.has_more);
-  const newerExists = cursor.ending_before ? Boolean(deliveries.data?.has_more) : Boolean(cursor.starting_after);
   return (
     <Card
       title="Deliveries"
@@ -31,7 +29,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
             value={status}
             onChange={(e) => {
               setStatus(e.target.value as DeliveryStatus | '');
-              setCursor({});
+              reset();
             }}
             className="rounded-md border-0 py-1.5 pr-8 pl-3 text-sm ring-1 ring-zinc-300 ring-inset"
           >
@@ -76,14 +74,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
           ))}
         </ul>
       )}
-      <div className="mt-4 flex gap-2">
-        <Button disabled={!newerExists} onClick={() => setCursor({ ending_before: data[0]?.id })}>
-          Newer
-        </Button>
-        <Button disabled={!olderExists} onClick={() => setCursor({ starting_after: data.at(-1)?.id })}>
-          Older
-        </Button>
-      </div>
+      <Pager page={deliveries.data} cursor={cursor} setCursor={setCursor} />
       <Recover webhookId={webhookId} />
     </Card>
   );

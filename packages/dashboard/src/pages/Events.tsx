@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { EVENT_TYPES, type EventType } from '@protocol/sdk/browser';
 import { useState } from 'react';
 import { api, formatTime } from '../api';
+import { Pager, usePager } from '../components/Pager';
 import { Button, Card, Empty, ErrorState, JsonView, Loading } from '../components/ui';
 
 const PAGE = 25;
@@ -9,12 +10,10 @@ const PAGE = 25;
 /** The events log, newest first, filtered by type, each with its payload. */
 export function EventsPage() {
   const [type, setType] = useState<EventType | ''>('');
-  const [cursor, setCursor] = useState<{ starting_after?: string; ending_before?: string }>({});
+  const { cursor, setCursor, reset } = usePager();
   const [open, setOpen] = useState<string>();
   const events = useQuery({ queryKey: ['events', type, cursor], queryFn: () => api.events.list({ limit: PAGE, ...(type && { type }), ...cursor }) });
   const data = events.data?.data ?? [];
-  const olderExists = cursor.ending_before ? true : Boolean(events.data?.has_more);
-  const newerExists = cursor.ending_before ? Boolean(events.data?.has_more) : Boolean(cursor.starting_after);
   return (
     <>
       <header>
@@ -29,7 +28,7 @@ export function EventsPage() {
               value={type}
               onChange={(e) => {
                 setType(e.target.value as EventType | '');
-                setCursor({});
+                reset();
               }}
               className="rounded-md border-0 py-1.5 pr-8 pl-3 font-mono text-sm ring-1 ring-zinc-300 ring-inset"
             >
@@ -68,14 +67,7 @@ export function EventsPage() {
             ))}
           </ul>
         )}
-        <div className="mt-4 flex gap-2">
-          <Button disabled={!newerExists} onClick={() => setCursor({ ending_before: data[0]?.id })}>
-            Newer
-          </Button>
-          <Button disabled={!olderExists} onClick={() => setCursor({ starting_after: data.at(-1)?.id })}>
-            Older
-          </Button>
-        </div>
+        <Pager page={events.data} cursor={cursor} setCursor={setCursor} />
       </Card>
     </>
   );
