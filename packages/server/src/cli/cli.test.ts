@@ -25,6 +25,10 @@ for (const target of await testDatabases()) {
         const key = server.stdout().match(/^(sk_[A-Za-z0-9]{32})$/m)?.[1];
         assert.ok(key, `a key is printed:\n${server.stdout()}`);
         assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+        assert.match(server.stdout(), new RegExp(`^Dashboard: ${server.url}/$`, 'm'), 'the dashboard URL is printed');
+        const dashboard = await fetch(`${server.url}/`, { headers: { accept: 'text/html' } });
+        assert.equal(dashboard.status, 200);
+        assert.match(await dashboard.text(), /<div id="root">/);
         assert.equal((await get(`${server.url}/healthz`)).status, 200);
         assert.equal((await get(`${server.url}/readyz`)).status, 200);
         const created = await fetch(`${server.url}/v1/contacts`, {

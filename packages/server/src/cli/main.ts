@@ -22,7 +22,7 @@ async function run(options: { port?: string; host?: string; databaseUrl?: string
   const config = configFrom(options);
   const server = await startServer(config, { roles });
   const lines = roles.api
-    ? [`Protocol is running at ${server.url}`, `API: ${server.url}/v1${roles.worker ? '' : ' (no delivery worker in this process)'}`]
+    ? [`Protocol is running at ${server.url}`, `Dashboard: ${server.url}/`, `API: ${server.url}/v1${roles.worker ? '' : ' (no delivery worker in this process)'}`]
     : [`Protocol worker is running at ${server.url} (health and metrics)`];
   if (server.newAccountKey) lines.push('Created the default account. Its API key (shown only now):', server.newAccountKey);
   process.stdout.write(`${lines.join('\n')}\n`);
