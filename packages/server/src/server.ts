@@ -43,7 +43,7 @@ function displayUrl(host: string, port: number): string {
  */
 export async function startServer(config: Readonly<Config>, options: StartOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const database = openDatabase(config.databaseUrl, { sqliteSync: config.sqliteSync });
+  const database = openDatabase(config.databaseUrl, { sqliteSync: config.sqliteSync, asyncCommit: options.roles.worker && !options.roles.api });
   await migrate(database);
   let publicUrl = config.publicUrl;
   const store = createStore(database, {

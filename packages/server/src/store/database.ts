@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Tables } from './schema.js';
-import { listenForDeliveries, notifyDeliveries, openPostgres } from './dialects/postgres.js';
+import { deliveryNotifier, listenForDeliveries, openPostgres } from './dialects/postgres.js';
 import { openSqlite, type SqliteSync } from './dialects/sqlite.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -14,26 +14,26 @@ export interface Database {
   dialect: DialectName;
   /** `FOR UPDATE SKIP LOCKED`: concurrent workers claim disjoint rows without waiting. SQLite has one writer at a time and needs none. */
   skipLocked: boolean;
-  /** Called inside a transaction that created deliveries, to wake workers in other processes on commit. */
-  notifyDeliveries(tx: Kysely<Tables>): Promise<void>;
+  /** Called after a commit that created deliveries, to wake workers in other processes. */
+  notifyDeliveries(): void;
   /** Subscribes to other processes' notifications; undefined where only one process can write. */
   listenForDeliveries?(onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
 /** Chooses the dialect by the URL's scheme: `sqlite:<path>` or `postgres://…`. */
-export function openDatabase(url: string, options: { poolSize?: number; sqliteSync?: SqliteSync } = {}): Database {
+export function openDatabase(url: string, options: { poolSize?: number; sqliteSync?: SqliteSync; asyncCommit?: boolean } = {}): Database {
   if (url.startsWith('sqlite:')) {
     const db = openSqlite(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''), { synchronous: options.sqliteSync });
-    return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: async () => {}, close: () => db.destroy() };
+    return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: () => {}, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const db = openPostgres(url, { max: options.poolSize });
+    const db = openPostgres(url, { max: options.poolSize, asyncCommit: options.asyncCommit });
     return {
       db,
       dialect: 'postgres',
       skipLocked: true,
-      notifyDeliveries,
+      notifyDeliveries: deliveryNotifier(db),
       listenForDeliveries: (onNotify) => listenForDeliveries(url, onNotify),
       close: () => db.destroy(),
     };

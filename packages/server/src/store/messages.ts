@@ -13,6 +13,20 @@ export function reactionsToList(input: ReactionsInput): Reaction[] {
   return Object.entries(input).map(([emoji, usernames]) => ({ [emoji]: usernames }));
 }
 
+/**
+ * `last_active_at` bookkeeping, written at most once a second per row: in a busy conversation
+ * every send would otherwise take the same row lock and serialize on PostgreSQL.
+ */
+async function touch(tx: Kysely<Tables>, table: 'contacts' | 'conversations', account: string, id: string, now: number) {
+  await tx
+    .updateTable(table)
+    .set({ last_active_at: now })
+    .where('account_id', '=', account)
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_active_at', 'is', null), eb('last_active_at', '<', now)]))
+    .execute();
+}
+
 /** A message in the docs' field order. */
 function toMessage(row: Row<'messages'>, contact: ContactSummary | null, attachments: Attachment[]): Message {
   return {
@@ -101,7 +115,7 @@ export function messagesStore(ctx: StoreContext) {
         if (contactId) {
           sender = await tx.selectFrom('contacts').selectAll().where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst();
           if (!sender) throw notFound('contact', contactId, 'contact_id');
-          await tx.updateTable('contacts').set({ last_active_at: now }).where('account_id', '=', account).where('id', '=', contactId).execute();
+          await touch(tx, 'contacts', account, contactId, now);
           sender = { ...sender, last_active_at: now };
         }
         const row = {
@@ -117,7 +131,7 @@ export function messagesStore(ctx: StoreContext) {
         };
         await tx.insertInto('messages').values(row).execute();
         await attach(scope, row.id, input.attachments ?? []);
-        await tx.updateTable('conversations').set({ last_active_at: now }).where('account_id', '=', account).where('id', '=', input.conversation_id).execute();
+        await touch(tx, 'conversations', account, input.conversation_id, now);
         // A message without attachments needs no second look at the database.
         const message = input.attachments?.length ? await hydrateOne(tx, account, { ...row, seq: 0 }) : toMessage({ ...row, seq: 0 }, sender ? toSummary(sender) : null, []);
         await scope.emit('message.created', message);
