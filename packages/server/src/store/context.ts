@@ -37,8 +37,7 @@ export interface WriteScope {
   now: number;
   /**
    * Stores the event and its deliveries in this transaction: they exist if and only if the
-   * change commits, so a crash can never leave an event without its deliveries. Workers are
-   * woken after the commit.
+   * change commits, so a crash can never leave an event without its deliveries.
    */
   emit<T extends EventType>(type: T, payload: Extract<WebhookEvent, { type: T }>['payload']): Promise<void>;
 }
@@ -60,9 +59,9 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
         committed.deliveries += await fanOut(tx, { account, eventId: id, type, now, finalAttempt: ctx.attemptsPerDelivery });
       },
     });
+    if (committed.deliveries > 0) await ctx.database.notifyDeliveries(tx);
     return value;
   });
-  if (committed.deliveries > 0) ctx.database.notifyDeliveries();
   if (committed.events.length > 0) ctx.afterCommit(committed);
   return result;
 }

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Tables } from './schema.js';
-import { deliveryNotifier, listenForDeliveries, openPostgres } from './dialects/postgres.js';
+import { listenForDeliveries, notifyDeliveries, openPostgres } from './dialects/postgres.js';
 import { openSqlite, type SqliteSync } from './dialects/sqlite.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -14,8 +14,8 @@ export interface Database {
   dialect: DialectName;
   /** `FOR UPDATE SKIP LOCKED`: concurrent workers claim disjoint rows without waiting. SQLite has one writer at a time and needs none. */
   skipLocked: boolean;
-  /** Called after a commit that created deliveries, to wake workers in other processes. */
-  notifyDeliveries(): void;
+  /** Called inside a transaction that created deliveries, to wake workers in other processes on commit. */
+  notifyDeliveries(tx: Kysely<Tables>): Promise<void>;
   /** Subscribes to other processes' notifications; undefined where only one process can write. */
   listenForDeliveries?(onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -25,7 +25,7 @@ export interface Database {
 export function openDatabase(url: string, options: { poolSize?: number; sqliteSync?: SqliteSync; asyncCommit?: boolean } = {}): Database {
   if (url.startsWith('sqlite:')) {
     const db = openSqlite(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''), { synchronous: options.sqliteSync });
-    return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: () => {}, close: () => db.destroy() };
+    return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: async () => {}, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const db = openPostgres(url, { max: options.poolSize, asyncCommit: options.asyncCommit });
@@ -33,7 +33,7 @@ export function openDatabase(url: string, options: { poolSize?: number; sqliteSy
       db,
       dialect: 'postgres',
       skipLocked: true,
-      notifyDeliveries: deliveryNotifier(db),
+      notifyDeliveries,
       listenForDeliveries: (onNotify) => listenForDeliveries(url, onNotify),
       close: () => db.destroy(),
     };

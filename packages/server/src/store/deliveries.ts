@@ -81,7 +81,7 @@ export function deliveriesStore(ctx: StoreContext) {
       const now = ctx.now();
       const changes = { status: 'pending' as const, final_attempt: row.attempt_count + 1, due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: now };
       await ctx.db.updateTable('deliveries').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
-      ctx.database.notifyDeliveries();
+      await ctx.database.notifyDeliveries(ctx.db);
       wake();
       return toDelivery({ ...row, ...changes });
     },
@@ -99,7 +99,7 @@ export function deliveriesStore(ctx: StoreContext) {
         .executeTakeFirst();
       const recovered = Number(result.numUpdatedRows);
       if (recovered > 0) {
-        ctx.database.notifyDeliveries();
+        await ctx.database.notifyDeliveries(ctx.db);
         wake();
       }
       return { recovered };
@@ -135,8 +135,8 @@ export function deliveriesStore(ctx: StoreContext) {
       await ctx.db.transaction().execute(async (tx) => {
         await tx.insertInto('events').values({ id: eventId, account_id: account, type: eventType, body: JSON.stringify(example(eventType, eventId)), created_at: now, test: 1 }).execute();
         await tx.insertInto('deliveries').values(row).execute();
+        await ctx.database.notifyDeliveries(tx);
       });
-      ctx.database.notifyDeliveries();
       wake();
       return toDelivery({ ...row, seq: 0 });
     },
