@@ -213,7 +213,8 @@ if (!only || only.includes('fanout')) {
 }
 
 receiver.kill();
-const file = path.join(fileURLToPath(new URL('./results/', import.meta.url)), quick ? 'smoke.md' : `${new Date().toISOString().slice(0, 10)}.md`);
+// Only a full run is a result worth keeping; smoke and --only runs go to files git ignores.
+const file = path.join(fileURLToPath(new URL('./results/', import.meta.url)), quick ? 'smoke.md' : only ? 'partial.md' : `${new Date().toISOString().slice(0, 10)}.md`);
 fs.mkdirSync(path.dirname(file), { recursive: true });
 fs.writeFileSync(file, `${lines.join('\n')}\n`);
 console.log(`\nWritten to ${path.relative(process.cwd(), file)}`);
