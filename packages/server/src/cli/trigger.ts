@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EVENT_TYPES, type ApiClient, type Contact, type EventType } from '@protocol/sdk';
+import { EVENT_TYPES, type ApiClient, type Contact } from '@protocol/sdk';
 import { CliError } from './remote.js';
 
 /**
@@ -57,5 +57,3 @@ export async function trigger(client: ApiClient, type: string): Promise<string[]
   }
   return did;
 }
-
-export const TRIGGER_TYPES: readonly EventType[] = EVENT_TYPES;

@@ -256,5 +256,3 @@ function humanDuration(ms: number): string {
   }
   return `${ms} ms`;
 }
-
-export type ClaimsStore = ReturnType<typeof claimsStore>;

@@ -13,7 +13,7 @@ import { messagesStore } from './messages.js';
 import { webhooksStore } from './webhooks.js';
 
 export type { Committed, StoredEvent } from './context.js';
-export type { AttemptRecord, ClaimedDelivery, ClaimsStore } from './claims.js';
+export type { AttemptRecord, ClaimedDelivery } from './claims.js';
 export { openDatabase, type Database } from './database.js';
 export { migrate } from './migrations/index.js';
 

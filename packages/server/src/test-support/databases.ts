@@ -34,17 +34,30 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
+async function openMigrated(url: string): Promise<Database> {
+  const database = openDatabase(url);
+  await migrate(database);
+  return database;
+}
+
+/** One statement on the test database as its owner (schemas are made and dropped this way). */
+async function adminQuery(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function sqliteDatabase(): Promise<TestDatabase> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-test-'));
   const url = `sqlite:${path.join(dir, 'protocol.db')}`;
   return {
     name: 'sqlite',
     url,
-    async open() {
-      const database = openDatabase(url);
-      await migrate(database);
-      return database;
-    },
+    open: () => openMigrated(url),
     drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -52,25 +65,13 @@ export async function sqliteDatabase(): Promise<TestDatabase> {
 export async function postgresDatabase(): Promise<TestDatabase | undefined> {
   if (!(await postgresReachable())) return undefined;
   const schema = `t_${newId().toLowerCase()}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
+  await adminQuery(`create schema ${schema}`);
   const url = `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
   return {
     name: 'postgres',
     url,
-    async open() {
-      const database = openDatabase(url);
-      await migrate(database);
-      return database;
-    },
-    async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      await client.query(`drop schema if exists ${schema} cascade`);
-      await client.end();
-    },
+    open: () => openMigrated(url),
+    drop: () => adminQuery(`drop schema if exists ${schema} cascade`),
   };
 }
 

@@ -168,10 +168,6 @@ export function createWorker(options: WorkerOptions) {
   return {
     owner,
     wake,
-    /** Attempts in flight plus claimed deliveries waiting for a slot. */
-    get held() {
-      return heldCount;
-    },
     start() {
       if (running) return;
       running = true;
