@@ -54,17 +54,13 @@ export async function startServer(config: Readonly<Config>, options: StartOption
 
   let newAccountKey: string | undefined;
   if (options.roles.api) {
-    let account = await store.accounts.findDefault();
-    if (!account) {
-      const created = await store.accounts.create('Default');
-      account = created.account;
-      newAccountKey = created.key;
-    }
+    const { account, key } = await store.accounts.ensureDefault();
+    newAccountKey = key;
     if (config.apiKey) await store.accounts.ensureKey(account.id, config.apiKey);
   }
 
   const app = options.roles.api
-    ? await buildApp({ store, files: createFileStore(config.dataDir), logger, metrics, allowPrivateUrls: config.allowPrivateUrls, lookup: options.lookup })
+    ? await buildApp({ store, files: createFileStore(config.dataDir), logger, metrics, allowPrivateUrls: config.allowPrivateUrls, rateLimit: config.rateLimit, retentionMs: config.retentionMs, lookup: options.lookup })
     : Fastify({ loggerInstance: logger as FastifyBaseLogger });
   if (!options.roles.api) {
     installErrorHandler(app);

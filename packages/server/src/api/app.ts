@@ -10,6 +10,8 @@ import type { Store } from '../store/index.js';
 import { authenticate } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { installFormParser } from './forms.js';
+import { installIdempotency } from './idempotency.js';
+import { installRateLimit } from './rate-limit.js';
 import { attachmentRoutes, fileRoutes } from './routes/attachments.js';
 import { contactRoutes } from './routes/contacts.js';
 import { conversationRoutes } from './routes/conversations.js';
@@ -31,16 +33,21 @@ export interface AppOptions {
   logger: Logger;
   metrics: Metrics;
   allowPrivateUrls: boolean;
+  /** Requests per second per API key; 0 = off. */
+  rateLimit: number;
+  /** How long events, deliveries and attempts are kept. */
+  retentionMs: number;
   /** DNS for webhook URL checks; tests inject a fake one. */
   lookup?: Lookup;
 }
 
 /**
  * The HTTP API. Request path: parse (JSON, form, multipart) → validate against the route's
- * schema → authenticate the key → the store, scoped to the key's account → JSON. Every failure
+ * schema → authenticate the key → rate limit → idempotency → the store, scoped to the key's
+ * account → JSON. Every failure
  * on the way leaves through the one error handler.
  */
-export async function buildApp({ store, files, logger, metrics, allowPrivateUrls, lookup }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ store, files, logger, metrics, allowPrivateUrls, rateLimit, retentionMs, lookup }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT,
@@ -71,8 +78,12 @@ export async function buildApp({ store, files, logger, metrics, allowPrivateUrls
   await app.register(async (v1) => sessionRoutes(v1, store), { prefix: '/v1' });
   await app.register(
     async (v1) => {
+      // In this order: who is calling, whether they may (rate limit), whether it already ran (idempotency).
       v1.addHook('preHandler', authenticate(store));
-      accountRoutes(v1, store);
+      const limit = await installRateLimit(v1, store, rateLimit);
+      if (limit) v1.addHook('preHandler', limit);
+      installIdempotency(v1, store);
+      accountRoutes(v1, store, { rateLimit, retentionMs });
       contactRoutes(v1, store);
       conversationRoutes(v1, store);
       messageRoutes(v1, store);

@@ -6,6 +6,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The id of the account the API key belongs to; every store call is scoped by it. */
     account: string;
+    /** The API key's id (a session's key): what rate limits count against. */
+    keyId: string;
   }
 }
 
@@ -44,17 +46,19 @@ export function authenticate(store: Store) {
   return async (request: FastifyRequest) => {
     const key = keyFromHeader(request.headers.authorization);
     if (key) {
-      const account = await store.accounts.authenticate(key);
-      if (!account) throw new ProtocolError('unauthorized', 'Invalid API key');
-      request.account = account;
+      const credential = await store.accounts.authenticate(key);
+      if (!credential) throw new ProtocolError('unauthorized', 'Invalid API key');
+      request.account = credential.account;
+      request.keyId = credential.keyId;
       return;
     }
     const session = request.cookies?.[SESSION_COOKIE];
     if (session) {
-      const account = await store.accounts.authenticateSession(session);
-      if (!account) throw new ProtocolError('unauthorized', 'Your session has ended; sign in again');
+      const credential = await store.accounts.authenticateSession(session);
+      if (!credential) throw new ProtocolError('unauthorized', 'Your session has ended; sign in again');
       assertSameOrigin(request);
-      request.account = account;
+      request.account = credential.account;
+      request.keyId = credential.keyId;
       return;
     }
     throw new ProtocolError('unauthorized', 'Missing API key: send Authorization: Bearer <api key>, or HTTP Basic with the key as username');

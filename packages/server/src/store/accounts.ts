@@ -1,11 +1,19 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
 import type { StoreContext } from './context.js';
+import type { Tables } from './schema.js';
 import { newId, newToken } from './ids.js';
 
 export interface Account {
   id: string;
   name: string;
   created_at: number;
+}
+
+/** Who is calling: the account, and the API key (directly, or behind a dashboard session). */
+export interface Credential {
+  account: string;
+  keyId: string;
 }
 
 export interface ApiKeyInfo {
@@ -26,10 +34,18 @@ export function hashKey(key: string): string {
 }
 
 export function accountsStore(ctx: StoreContext) {
-  const insertKey = async (account: string, key: string, name: string): Promise<ApiKeyInfo> => {
+  const insertKey = async (db: Kysely<Tables>, account: string, key: string, name: string): Promise<ApiKeyInfo> => {
     const row = { id: newId(), account_id: account, name, key_hash: hashKey(key), key_hint: key.slice(-4), created_at: ctx.now(), revoked_at: null };
-    await ctx.db.insertInto('api_keys').values(row).execute();
+    await db.insertInto('api_keys').values(row).execute();
     return { id: row.id, name, hint: row.key_hint, created_at: row.created_at, revoked_at: null };
+  };
+
+  const insertAccount = async (tx: Transaction<Tables>, name: string) => {
+    const account = { id: newId(), name, created_at: ctx.now() };
+    const key = `sk_${newToken()}`;
+    await tx.insertInto('accounts').values(account).execute();
+    await insertKey(tx, account.id, key, 'Default key');
+    return { account, key };
   };
 
   const findKey = async (key: string) => {
@@ -42,33 +58,41 @@ export function accountsStore(ctx: StoreContext) {
   return {
     /** Creates an account with its first API key; the key is returned here and never again. */
     async create(name: string): Promise<{ account: Account; key: string }> {
-      const account = { id: newId(), name, created_at: ctx.now() };
-      const key = `sk_${newToken()}`;
-      await ctx.db.transaction().execute(async (tx) => {
-        await tx.insertInto('accounts').values(account).execute();
-        await tx.insertInto('api_keys').values({ id: newId(), account_id: account.id, name: 'Default key', key_hash: hashKey(key), key_hint: key.slice(-4), created_at: account.created_at, revoked_at: null }).execute();
-      });
-      return { account, key };
+      return ctx.db.transaction().execute((tx) => insertAccount(tx, name));
     },
 
-    /** The default account is the first one created. */
-    async findDefault(): Promise<Account | undefined> {
-      return ctx.db.selectFrom('accounts').select(['id', 'name', 'created_at']).orderBy('seq', 'asc').limit(1).executeTakeFirst();
+    /**
+     * The default account, created with its first key on a fresh database. Several processes
+     * starting together on one PostgreSQL take turns, so exactly one creates it (and prints
+     * the key).
+     */
+    async ensureDefault(): Promise<{ account: Account; key?: string }> {
+      // The first account created is the default one.
+      return ctx.db.transaction().execute(async (tx) => {
+        await ctx.database.lock(tx, 'protocol.default-account');
+        const existing = await tx.selectFrom('accounts').select(['id', 'name', 'created_at']).orderBy('seq', 'asc').limit(1).executeTakeFirst();
+        if (existing) return { account: existing };
+        return insertAccount(tx, 'Default');
+      });
     },
 
     async createKey(account: string, name: string): Promise<{ key: string; info: ApiKeyInfo }> {
       const key = `sk_${newToken()}`;
-      return { key, info: await insertKey(account, key, name) };
+      return { key, info: await insertKey(ctx.db, account, key, name) };
     },
 
     /** Makes sure a key with exactly this value works for the account (PROTOCOL_API_KEY); idempotent. */
     async ensureKey(account: string, key: string): Promise<void> {
-      const existing = await ctx.db.selectFrom('api_keys').select(['account_id', 'revoked_at']).where('key_hash', '=', hashKey(key)).executeTakeFirst();
-      if (!existing) {
-        await insertKey(account, key, 'PROTOCOL_API_KEY');
-      } else if (existing.account_id !== account || existing.revoked_at !== null) {
-        await ctx.db.updateTable('api_keys').set({ account_id: account, revoked_at: null }).where('key_hash', '=', hashKey(key)).execute();
-      }
+      await ctx.db.transaction().execute(async (tx) => {
+        // Processes starting together with one PROTOCOL_API_KEY take turns, so it is inserted once.
+        await ctx.database.lock(tx, 'protocol.ensure-key');
+        const existing = await tx.selectFrom('api_keys').select(['account_id', 'revoked_at']).where('key_hash', '=', hashKey(key)).executeTakeFirst();
+        if (!existing) {
+          await insertKey(tx, account, key, 'PROTOCOL_API_KEY');
+        } else if (existing.account_id !== account || existing.revoked_at !== null) {
+          await tx.updateTable('api_keys').set({ account_id: account, revoked_at: null }).where('key_hash', '=', hashKey(key)).execute();
+        }
+      });
     },
 
     async listKeys(account: string): Promise<ApiKeyInfo[]> {
@@ -87,9 +111,10 @@ export function accountsStore(ctx: StoreContext) {
       return Number(result.numUpdatedRows) > 0;
     },
 
-    /** The account a key belongs to, or undefined. The final comparison is constant-time. */
-    async authenticate(key: string): Promise<string | undefined> {
-      return (await findKey(key))?.account_id;
+    /** The account a key belongs to and the key's id, or undefined. The final comparison is constant-time. */
+    async authenticate(key: string): Promise<Credential | undefined> {
+      const row = await findKey(key);
+      return row && { account: row.account_id, keyId: row.id };
     },
 
     async getAccount(account: string): Promise<Account | undefined> {
@@ -113,18 +138,18 @@ export function accountsStore(ctx: StoreContext) {
     },
 
     /** The account behind a session token, while the session is unexpired and its key unrevoked. */
-    async authenticateSession(token: string): Promise<string | undefined> {
+    async authenticateSession(token: string): Promise<Credential | undefined> {
       const hash = hashKey(token);
       const row = await ctx.db
         .selectFrom('sessions')
         .innerJoin('api_keys', (join) => join.onRef('api_keys.account_id', '=', 'sessions.account_id').onRef('api_keys.id', '=', 'sessions.api_key_id'))
-        .select(['sessions.account_id', 'sessions.token_hash'])
+        .select(['sessions.account_id', 'sessions.token_hash', 'sessions.api_key_id'])
         .where('sessions.token_hash', '=', hash)
         .where('sessions.expires_at', '>', ctx.now())
         .where('api_keys.revoked_at', 'is', null)
         .executeTakeFirst();
       if (!row || !timingSafeEqual(Buffer.from(row.token_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
-      return row.account_id;
+      return { account: row.account_id, keyId: row.api_key_id };
     },
 
     async deleteSession(token: string): Promise<void> {

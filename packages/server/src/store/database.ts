@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Tables } from './schema.js';
 import { listenForDeliveries, notifyDeliveries, openPostgres } from './dialects/postgres.js';
 import { openSqlite, type SqliteSync } from './dialects/sqlite.js';
@@ -18,6 +18,12 @@ export interface Database {
   notifyDeliveries(tx: Kysely<Tables>): Promise<void>;
   /** Subscribes to other processes' notifications; undefined where only one process can write. */
   listenForDeliveries?(onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * Serializes transactions that call it with the same name until they end: a transaction-scoped
+   * advisory lock on PostgreSQL; nothing on SQLite, whose write transactions already run one at
+   * a time (BEGIN IMMEDIATE).
+   */
+  lock(tx: Kysely<Tables>, name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,7 +31,7 @@ export interface Database {
 export function openDatabase(url: string, options: { poolSize?: number; sqliteSync?: SqliteSync; asyncCommit?: boolean } = {}): Database {
   if (url.startsWith('sqlite:')) {
     const db = openSqlite(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''), { synchronous: options.sqliteSync });
-    return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: async () => {}, close: () => db.destroy() };
+    return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: async () => {}, lock: async () => {}, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const db = openPostgres(url, { max: options.poolSize, asyncCommit: options.asyncCommit });
@@ -34,6 +40,7 @@ export function openDatabase(url: string, options: { poolSize?: number; sqliteSy
       dialect: 'postgres',
       skipLocked: true,
       notifyDeliveries,
+      lock: async (tx, name) => void (await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(tx)),
       listenForDeliveries: (onNotify) => listenForDeliveries(url, onNotify),
       close: () => db.destroy(),
     };

@@ -9,13 +9,17 @@ import type { Database } from './database.js';
 import { deliveriesStore } from './deliveries.js';
 import { eventsStore } from './events.js';
 import { groupsStore } from './groups.js';
+import { idempotencyStore } from './idempotency.js';
 import { messagesStore } from './messages.js';
+import { rateLimitsStore } from './rate-limits.js';
+import { retentionStore } from './retention.js';
 import { webhooksStore } from './webhooks.js';
 
 export type { Committed, StoredEvent } from './context.js';
 export type { AttemptRecord, ClaimedDelivery } from './claims.js';
 export { openDatabase, type Database } from './database.js';
 export { migrate } from './migrations/index.js';
+export type { IdempotencyClaim } from './idempotency.js';
 
 /**
  * The store: every domain operation Protocol performs, written once with Kysely for SQLite and
@@ -54,6 +58,9 @@ export function createStore(database: Database, options: StoreOptions) {
     webhooks: webhooksStore(ctx),
     deliveries: deliveriesStore(ctx),
     claims: claimsStore(ctx),
+    idempotency: idempotencyStore(ctx),
+    rateLimits: rateLimitsStore(ctx),
+    retention: retentionStore(ctx),
     /** Subscribes to committed writes; returns the unsubscribe. */
     onCommit(listener: (committed: Committed) => void): () => void {
       listeners.add(listener);

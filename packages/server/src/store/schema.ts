@@ -177,6 +177,27 @@ export interface SessionsTable extends Owned {
   expires_at: number;
 }
 
+/** A POST's `Idempotency-Key` and the response it got, replayed for 24 h. */
+export interface IdempotencyKeysTable {
+  account_id: string;
+  key: string;
+  /** SHA-256 of method, path and body: the same key with another request is a 409. */
+  fingerprint: string;
+  /** Null while the first request runs. */
+  status_code: number | null;
+  response: string | null;
+  /** Unix ms. */
+  created_at: number;
+}
+
+/** Requests per API key per second, shared by every API process on PostgreSQL. */
+export interface RateLimitsTable {
+  key_id: string;
+  /** Unix seconds. */
+  second: number;
+  count: number;
+}
+
 export interface Tables {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -192,6 +213,8 @@ export interface Tables {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   sessions: SessionsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type Row<T extends keyof Tables> = Selectable<Tables[T]>;

@@ -30,13 +30,13 @@ for (const target of await testDatabases()) {
     test('api keys: authenticate, ensure idempotently, revoke', async () => {
       const { key, info } = await fx.store.accounts.createKey(account, 'ci');
       assert.match(key, /^sk_[A-Za-z0-9]{32}$/);
-      assert.equal(await fx.store.accounts.authenticate(key), account);
+      assert.equal((await fx.store.accounts.authenticate(key))?.account, account);
       assert.equal(await fx.store.accounts.authenticate(key + 'x'), undefined);
       assert.equal(info.hint, key.slice(-4));
       await fx.store.accounts.ensureKey(account, 'known-key-0123456789');
       await fx.store.accounts.ensureKey(account, 'known-key-0123456789');
       assert.equal((await fx.store.accounts.listKeys(account)).filter((k) => k.name === 'PROTOCOL_API_KEY').length, 1);
-      assert.equal(await fx.store.accounts.authenticate('known-key-0123456789'), account);
+      assert.equal((await fx.store.accounts.authenticate('known-key-0123456789'))?.account, account);
       assert.equal(await fx.store.accounts.revokeKey(other, info.id), false, 'another account cannot revoke it');
       assert.equal(await fx.store.accounts.revokeKey(account, info.id), true);
       assert.equal(await fx.store.accounts.authenticate(key), undefined);

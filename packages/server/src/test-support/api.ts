@@ -40,7 +40,7 @@ export interface ApiFixture {
 }
 
 /** The real app on a real loopback socket, over a fresh SQLite file, with one account. */
-export async function openApi(target?: TestDatabase, options: { logger?: Logger } = {}): Promise<ApiFixture> {
+export async function openApi(target?: TestDatabase, options: { logger?: Logger; rateLimit?: number; retentionMs?: number } = {}): Promise<ApiFixture> {
   const db = target ?? (await sqliteDatabase());
   const database = await db.open();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-files-'));
@@ -50,7 +50,15 @@ export async function openApi(target?: TestDatabase, options: { logger?: Logger 
     account: { id: account },
     key,
   } = await store.accounts.create('Test');
-  const app = await buildApp({ store, files: createFileStore(dataDir), logger: options.logger ?? createLogger('silent'), metrics: createMetrics(store), allowPrivateUrls: true });
+  const app = await buildApp({
+    store,
+    files: createFileStore(dataDir),
+    logger: options.logger ?? createLogger('silent'),
+    metrics: createMetrics(store),
+    allowPrivateUrls: true,
+    rateLimit: options.rateLimit ?? 0,
+    retentionMs: options.retentionMs ?? 30 * 86_400_000,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

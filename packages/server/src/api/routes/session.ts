@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ProtocolError, notFound } from '../../errors.js';
 import type { Store } from '../../store/index.js';
+import { IDEMPOTENCY_TTL_MS } from '../../store/idempotency.js';
 import { SESSION_COOKIE, assertSameOrigin } from '../auth.js';
 import { IdParams, strictObject } from '../schemas.js';
 
@@ -39,9 +40,15 @@ export function sessionRoutes(app: FastifyInstance, store: Store): void {
   });
 }
 
-/** Who is signed in (works with a key or a session), and the account's API keys. */
-export function accountRoutes(app: FastifyInstance, store: Store): void {
+/** Who is signed in (works with a key or a session), the account's API keys, and this server's limits. */
+export function accountRoutes(app: FastifyInstance, store: Store, limits: { rateLimit: number; retentionMs: number }): void {
   app.get('/session', async (request) => ({ account: await store.accounts.getAccount(request.account) }));
+  const settings = {
+    retention_seconds: Math.floor(limits.retentionMs / 1000),
+    rate_limit_per_second: limits.rateLimit > 0 ? limits.rateLimit : null,
+    idempotency_key_ttl_seconds: IDEMPOTENCY_TTL_MS / 1000,
+  };
+  app.get('/settings', async () => settings);
   app.get('/api_keys', async (request) => ({ has_more: false, data: await store.accounts.listKeys(request.account) }));
   app.post('/api_keys', { schema: { body: strictObject({ name: Type.String({ minLength: 1, maxLength: 255 }) }) } }, async (request, reply) => {
     const { key, info } = await store.accounts.createKey(request.account, (request.body as { name: string }).name);

@@ -4,16 +4,19 @@ import { ddlFor } from './ddl.js';
 import * as initial from './001-initial.js';
 import * as webhooks from './002-webhooks.js';
 import * as sessions from './003-sessions.js';
+import * as operations from './004-operations.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
- * Kysely's migrator holds a lock while it runs (an advisory lock on PostgreSQL), so several
- * processes starting together apply each migration once.
+ * Kysely's migrator holds a lock while it runs (a session advisory lock on PostgreSQL, the write
+ * lock on SQLite), so several processes starting together apply each migration once
+ * (`migrations.test.ts` starts three on a fresh database).
  */
 const MIGRATIONS = [
   ['001-initial', initial],
   ['002-webhooks', webhooks],
   ['003-sessions', sessions],
+  ['004-operations', operations],
 ] as const;
 
 export async function migrate(database: Database): Promise<string[]> {
