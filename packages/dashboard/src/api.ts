@@ -38,3 +38,15 @@ export function formatTime(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined) return '—';
   return new Date(seconds * 1000).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
+
+/** 2592000 → "30 days"; whole units only, largest first. */
+export function formatDuration(seconds: number): string {
+  const units: Array<[string, number]> = [['day', 86_400], ['hour', 3600], ['minute', 60], ['second', 1]];
+  for (const [name, size] of units) {
+    if (seconds >= size && seconds % size === 0) {
+      const n = seconds / size;
+      return `${n} ${name}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return `${seconds} seconds`;
+}

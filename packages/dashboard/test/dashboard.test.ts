@@ -14,7 +14,7 @@ let failing = true;
 
 before(async () => {
   receiver = await startReceiver((request) => (request.path === '/flaky' && failing ? { status: 500, body: 'down for maintenance' } : { status: 200, body: 'ok' }));
-  engine = await startEngine({ PROTOCOL_RETRY_SCHEDULE: '200ms' });
+  engine = await startEngine({ PROTOCOL_RETRY_SCHEDULE: '200ms', PROTOCOL_RETENTION: '14d' });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
@@ -103,6 +103,8 @@ test('a delivery and its outcome: request, attempts, response', async () => {
   await detail.getByText('HTTP 200').waitFor();
   assert.match((await detail.getByLabel('Request body').textContent())!, /KevinMcCallister/);
   assert.match((await detail.getByLabel('Request headers').textContent())!, /webhook-signature/);
+  // How long this history is kept comes from the server's PROTOCOL_RETENTION.
+  assert.equal(await page.getByTestId('retention').textContent(), 'Deliveries and their attempts older than 14 days are deleted automatically.');
 });
 
 test('retrying a failed delivery from its detail', async () => {
@@ -153,6 +155,7 @@ test('send a test event, disable and enable', async () => {
 test('the events log with a type filter and a payload viewer', async () => {
   await page.getByRole('link', { name: 'Events' }).click();
   await page.getByRole('heading', { name: 'Events' }).waitFor();
+  await page.getByText('Events older than 14 days are deleted automatically.').waitFor();
   await page.getByLabel('Event type').selectOption('group.created');
   const view = page.getByRole('button', { name: /^View payload of / });
   await view.first().waitFor();

@@ -152,3 +152,13 @@ export interface ApiKey {
   created_at: UnixSeconds;
   revoked_at: UnixSeconds | null;
 }
+
+/** `GET /v1/settings`: what this server keeps and allows. */
+export interface Settings {
+  /** Events, deliveries and attempts older than this are purged (PROTOCOL_RETENTION). */
+  retention_seconds: number;
+  /** Requests per second per API key; `null` when unlimited (PROTOCOL_RATE_LIMIT=0). */
+  rate_limit_per_second: number | null;
+  /** How long an Idempotency-Key's response is replayed. */
+  idempotency_key_ttl_seconds: number;
+}

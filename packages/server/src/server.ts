@@ -9,6 +9,7 @@ import { createFileStore } from './files/file-store.js';
 import { createLogger } from './logging.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createStore, migrate, openDatabase, type Store } from './store/index.js';
+import { createPurger } from './worker/retention.js';
 import { createWorker, type Worker } from './worker/worker.js';
 
 export interface RunningServer {
@@ -68,6 +69,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
   }
 
   let worker: Worker | undefined;
+  let purger: ReturnType<typeof createPurger> | undefined;
   let unlisten: (() => Promise<void>) | undefined;
   let unsubscribe: (() => void) | undefined;
   if (options.roles.worker) {
@@ -77,6 +79,8 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     unlisten = await database.listenForDeliveries?.(started.wake);
     started.start();
     worker = started;
+    purger = createPurger({ store, logger, retentionMs: config.retentionMs, onPurged: (byTable) => Object.entries(byTable).forEach(([table, n]) => n && metrics.purged.inc({ table }, n)) });
+    purger.start();
   }
 
   await app.listen({ port: config.port, host: config.host });
@@ -91,6 +95,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
       await app.close();
       unsubscribe?.();
       await unlisten?.();
+      await purger?.stop();
       await worker?.stop(options.graceMs ?? config.shutdownGraceMs);
       await store.close();
     })());

@@ -1,4 +1,6 @@
+import { useQuery } from '@tanstack/react-query';
 import { useId, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { api, formatDuration } from '../api';
 
 /** Small building blocks so every page looks and behaves alike. */
 
@@ -153,4 +155,15 @@ function prettyJson(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** "History is kept for 30 days": from GET /v1/settings, so it always matches PROTOCOL_RETENTION. */
+export function RetentionNote({ what }: { what: string }) {
+  const settings = useQuery({ queryKey: ['settings'], queryFn: () => api.settings(), staleTime: Infinity });
+  if (!settings.data) return null;
+  return (
+    <p className="text-xs text-zinc-500" data-testid="retention">
+      {what} older than {formatDuration(settings.data.retention_seconds)} are deleted automatically.
+    </p>
+  );
 }

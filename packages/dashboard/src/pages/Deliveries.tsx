@@ -3,7 +3,7 @@ import type { DeliveryStatus } from '@protocol/sdk/browser';
 import { useState } from 'react';
 import { api, describeError, formatTime } from '../api';
 import { Pager, usePager } from '../components/Pager';
-import { Badge, Button, Card, Empty, ErrorState, FieldError, JsonView, Loading } from '../components/ui';
+import { Badge, Button, Card, Empty, ErrorState, FieldError, JsonView, Loading, RetentionNote } from '../components/ui';
 
 const PAGE = 20;
 const STATUS_TONE = { succeeded: 'green', failed: 'red', pending: 'amber' } as const;
@@ -75,6 +75,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
         </ul>
       )}
       <Pager page={deliveries.data} cursor={cursor} setCursor={setCursor} />
+      <RetentionNote what="Deliveries and their attempts" />
       <Recover webhookId={webhookId} />
     </Card>
   );

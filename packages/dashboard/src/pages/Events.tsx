@@ -3,7 +3,7 @@ import { EVENT_TYPES, type EventType } from '@protocol/sdk/browser';
 import { useState } from 'react';
 import { api, formatTime } from '../api';
 import { Pager, usePager } from '../components/Pager';
-import { Button, Card, Empty, ErrorState, JsonView, Loading } from '../components/ui';
+import { Button, Card, Empty, ErrorState, JsonView, Loading, RetentionNote } from '../components/ui';
 
 const PAGE = 25;
 
@@ -19,6 +19,7 @@ export function EventsPage() {
       <header>
         <h1 className="text-2xl font-semibold tracking-tight">Events</h1>
         <p className="mt-1 text-sm text-zinc-600">Every change in your account, as your webhooks receive it.</p>
+        <RetentionNote what="Events" />
       </header>
       <Card
         actions={

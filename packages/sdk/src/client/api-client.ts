@@ -20,7 +20,7 @@ import type {
   WebhookTestParams,
   WebhookUpdateParams,
 } from '../params.js';
-import type { ApiKey, Attachment, Contact, Conversation, Delivery, DeliveryDetail, Group, Message, Page, Webhook, WebhookWithSecret } from '../resources.js';
+import type { ApiKey, Attachment, Contact, Conversation, Delivery, DeliveryDetail, Group, Message, Page, Settings, Webhook, WebhookWithSecret } from '../resources.js';
 import { HttpClient, type ClientOptions } from './http.js';
 import { paginate, type PagePromise } from './pagination.js';
 
@@ -134,6 +134,11 @@ export class ApiClient {
       create: (name: string) => http.request<ApiKey & { key: string }>('POST', '/api_keys', { body: { name } }),
       revoke: (id: string) => http.request<void>('DELETE', `/api_keys/${enc(id)}`),
     };
+  }
+
+  /** This server's limits: how long history is kept, the rate limit, how long idempotency keys last. */
+  settings(): Promise<Settings> {
+    return this.http.request<Settings>('GET', '/settings');
   }
 
   /** The API root this client talks to. */

@@ -9,11 +9,11 @@ import { backoffMs } from './http.js';
 
 let server: http.Server;
 let base: string;
-const seen: Array<{ method: string; url: string; authorization?: string }> = [];
+const seen: Array<{ method: string; url: string; authorization?: string; idempotencyKey?: string }> = [];
 let script: Array<(res: http.ServerResponse) => void> = [];
 before(async () => {
   server = http.createServer((req, res) => {
-    seen.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization });
+    seen.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization, idempotencyKey: req.headers['idempotency-key'] as string | undefined });
     req.resume();
     const next = script.shift();
     if (next) next(res);
@@ -47,16 +47,27 @@ test('idempotent requests are retried on 5xx and 429; the key is sent as a Beare
   assert.equal(seen[0]!.authorization, 'Bearer sk_test');
 });
 
-test('a POST is not retried, and the error body becomes a ProtocolError', async () => {
+test('a 4xx is not retried, and the error body becomes a ProtocolError', async () => {
   seen.length = 0;
   script = [json(400, { type: 'invalid_request', message: "Missing required field 'phone_number'", param: 'phone_number', documentation_url: 'https://x/errors' })];
   const client = new ApiClient('sk_test', { baseUrl: base });
   const error = await client.contacts.create({ username: 'x' } as never).catch((e: unknown) => e);
   assert.ok(error instanceof ProtocolError);
   assert.deepEqual([error.status, error.type, error.message, error.param], [400, 'invalid_request', "Missing required field 'phone_number'", 'phone_number']);
-  script = [json(503, { type: 'api_error', message: 'busy' })];
-  await assert.rejects(client.messages.send({ conversation_id: 'c', message: 'm' }), (e: unknown) => e instanceof ProtocolError && e.status === 503);
-  assert.equal(seen.length, 2, 'one request each, no retries');
+  assert.equal(seen.length, 1);
+});
+
+test('a POST carries an Idempotency-Key and is retried with the same key', async () => {
+  seen.length = 0;
+  script = [json(503, { type: 'api_error', message: 'busy' }), json(201, { id: 'm1' })];
+  const client = new ApiClient('sk_test', { baseUrl: base, maxRetries: 2 });
+  assert.deepEqual(await client.messages.send({ conversation_id: 'c', message: 'm' }), { id: 'm1' });
+  assert.equal(seen.length, 2);
+  assert.match(seen[0]!.idempotencyKey ?? '', /^[0-9a-f-]{36}$/);
+  assert.equal(seen[1]!.idempotencyKey, seen[0]!.idempotencyKey);
+  await client.messages.send({ conversation_id: 'c', message: 'm' });
+  assert.notEqual(seen[2]!.idempotencyKey, seen[0]!.idempotencyKey, 'a new call gets a new key');
+  assert.equal(seen.filter((s) => s.method === 'GET' && s.idempotencyKey).length, 0);
 });
 
 test('unreachable servers and timeouts are ProtocolConnectionErrors with status 0', async () => {

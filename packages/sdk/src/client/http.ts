@@ -5,7 +5,7 @@ export interface ClientOptions {
   baseUrl?: string;
   /** Per request, including retries' waits not counted. Default 30 s. */
   timeoutMs?: number;
-  /** Retries of idempotent requests on network errors, 429 and 5xx. Default 2. */
+  /** Retries on network errors, 429 and 5xx (POSTs too: they carry an Idempotency-Key). Default 2. */
   maxRetries?: number;
   /** A fetch implementation; the global one by default. */
   fetch?: typeof fetch;
@@ -15,6 +15,8 @@ export interface RequestOptions {
   query?: object;
   /** A JSON body, or FormData for uploads. */
   body?: unknown;
+  /** For a POST: the Idempotency-Key to send; a random one by default, the same on every retry. */
+  idempotencyKey?: string;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']);
@@ -35,7 +37,7 @@ function queryString(query: object | undefined): string {
   return text ? `?${text}` : '';
 }
 
-/** The transport: auth, JSON, timeouts, retries of idempotent calls, errors as ProtocolError. */
+/** The transport: auth, JSON, timeouts, retries (POSTs with an Idempotency-Key), errors as ProtocolError. */
 export class HttpClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
@@ -60,7 +62,10 @@ export class HttpClient {
     const headers: Record<string, string> = { accept: 'application/json', ...(this.token !== null && { authorization: `Bearer ${this.token}`, 'user-agent': USER_AGENT }) };
     if (options.body !== undefined && !isForm) headers['content-type'] = 'application/json';
     const body = options.body === undefined ? undefined : isForm ? (options.body as FormData) : JSON.stringify(options.body);
-    const retries = IDEMPOTENT.has(method) ? this.maxRetries : 0;
+    // Like Stripe's SDK: every POST carries an Idempotency-Key, so a retry after a lost answer
+    // replays the first result instead of making the change twice.
+    if (method === 'POST') headers['idempotency-key'] = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    const retries = IDEMPOTENT.has(method) || method === 'POST' ? this.maxRetries : 0;
 
     for (let attempt = 0; ; attempt++) {
       let response: Response;

@@ -28,6 +28,12 @@ export function createMetrics(store: Store) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const purged = new Counter({
+    name: 'protocol_retention_purged_rows_total',
+    help: 'History rows deleted by retention (PROTOCOL_RETENTION), by table.',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
   let stats: Promise<{ due: number; oldestDueAgeSeconds: number }> | undefined;
   // One query serves both gauges of a scrape.
   const queueStats = () => (stats ??= store.claims.queueStats().finally(() => setTimeout(() => (stats = undefined), 100)));
@@ -47,7 +53,7 @@ export function createMetrics(store: Store) {
       this.set((await queueStats()).oldestDueAgeSeconds);
     },
   });
-  return { registry, attempts, deliveries, attemptDuration };
+  return { registry, attempts, deliveries, attemptDuration, purged };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
