@@ -1,0 +1,98 @@
+// Migrations are versioned and forward-only, run at start under PostgreSQL's advisory lock, and
+// by `protocol migrate`. Three processes started at once on a fresh PostgreSQL database migrate
+// it once and share one default account.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import pg from 'pg';
+import { newId } from './ids.js';
+import { createStore } from './index.js';
+import { POSTGRES_URL, postgresDatabase, testDatabases } from '../test-support/databases.js';
+import { runCli, startProtocol } from '../test-support/process.js';
+
+const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations'];
+const API_KEY = 'sk_migrations_test_0123456789';
+
+async function query<T extends pg.QueryResultRow>(url: string, statement: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(statement)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+// Probes PostgreSQL (required under CI) with the usual helper; this test makes its own database.
+const reachable = await postgresDatabase();
+await reachable?.drop();
+
+describe('migrations', () => {
+  test('`protocol migrate` applies every migration once, in order, then has nothing to do', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-migrate-'));
+    try {
+      const env = { PROTOCOL_DATABASE_URL: `sqlite:${path.join(dir, 'p.db')}` };
+      const first = await runCli(['migrate'], env);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(first.stdout, `Applied ${EXPECTED.join(', ')}\n`);
+      const second = await runCli(['migrate'], env);
+      assert.equal(second.stdout, 'Database is up to date\n');
+      const bad = await runCli(['migrate', '--database-url', 'mysql://nope'], {});
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /--database-url is invalid: expected sqlite:<path> or postgres:\/\/…/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('three processes starting together on a fresh PostgreSQL database', { skip: !reachable && 'PostgreSQL unreachable' }, async () => {
+    const name = `protocol_m_${newId().toLowerCase()}`;
+    await query(POSTGRES_URL, `create database ${name}`);
+    const url = POSTGRES_URL.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+    const processes = await Promise.allSettled(
+      [['serve'], ['serve', '--no-worker'], ['worker']].map((args) =>
+        startProtocol(args, { PROTOCOL_DATABASE_URL: url, PROTOCOL_API_KEY: API_KEY, PROTOCOL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-m-')) }, 30_000, /running at (http:\/\/\S+)/),
+      ),
+    );
+    try {
+      const failed = processes.filter((p) => p.status === 'rejected').map((p) => String((p as PromiseRejectedResult).reason));
+      assert.deepEqual(failed, []);
+      const applied = await query<{ name: string }>(url, 'select name from kysely_migration order by name');
+      assert.deepEqual(
+        applied.map((r) => r.name),
+        EXPECTED,
+      );
+      assert.equal((await query(url, 'select id from accounts')).length, 1, 'one default account');
+      assert.equal((await query(url, "select id from api_keys where name = 'PROTOCOL_API_KEY'")).length, 1, 'the known key inserted once');
+      const started = processes.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
+      const printedKeys = started.filter((p) => p.stdout().includes('Created the default account')).length;
+      assert.equal(printedKeys, 1, 'exactly one process created (and printed) the default account');
+      // Every process works against the one schema.
+      const api = started[0]!;
+      const response = await fetch(`${api.url}/v1/contacts`, { headers: { authorization: `Bearer ${API_KEY}` } });
+      assert.equal(response.status, 200);
+    } finally {
+      await Promise.all(processes.map((p) => (p.status === 'fulfilled' ? p.value.stop() : undefined)));
+      await query(POSTGRES_URL, `drop database if exists ${name} with (force)`);
+    }
+  });
+});
+
+for (const target of await testDatabases()) {
+  test(`racing starts create one default account and one PROTOCOL_API_KEY (${target.name})`, async () => {
+    const database = await target.open();
+    try {
+      const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 1 });
+      const results = await Promise.all(Array.from({ length: 6 }, () => store.accounts.ensureDefault()));
+      assert.equal(new Set(results.map((r) => r.account.id)).size, 1);
+      assert.equal(results.filter((r) => r.key).length, 1, 'only the creator gets the key');
+      await Promise.all(Array.from({ length: 6 }, () => store.accounts.ensureKey(results[0]!.account.id, API_KEY)));
+      assert.equal((await store.accounts.listKeys(results[0]!.account.id)).filter((k) => k.name === 'PROTOCOL_API_KEY').length, 1);
+    } finally {
+      await database.close();
+      await target.drop();
+    }
+  });
+}
