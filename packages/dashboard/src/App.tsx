@@ -75,6 +75,12 @@ function Layout({ accountName, children }: { accountName: string; children: Reac
                 </NavLink>
               </li>
             ))}
+            <li>
+              {/* Served by the API server itself (Swagger UI over /v1/openapi.json), outside this app. */}
+              <a href="/docs" className="block rounded-md px-3 py-1.5 text-sm whitespace-nowrap text-zinc-700 hover:bg-zinc-100">
+                API reference
+              </a>
+            </li>
           </ul>
         </nav>
       </aside>

@@ -199,6 +199,19 @@ test('it works at phone width and is keyboard-usable', async () => {
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
+test('the API reference at /docs renders the OpenAPI document', async () => {
+  assert.equal(await page.getByRole('link', { name: 'API reference' }).getAttribute('href'), '/docs');
+  const docs = await browser.newPage();
+  try {
+    await docs.goto(`${engine.url}/docs`);
+    await docs.getByRole('heading', { name: /Protocol API/ }).waitFor();
+    await docs.getByText('/v1/webhooks/{id}/rotate-secret').first().waitFor();
+    assert.ok((await docs.getByText('Send a message').count()) >= 1);
+  } finally {
+    await docs.close();
+  }
+});
+
 test('sign-out ends the session on the server', async () => {
   const cookie = (await sessionCookie())!;
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import multipart from '@fastify/multipart';
@@ -11,6 +12,7 @@ import { authenticate } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { installFormParser } from './forms.js';
 import { installIdempotency } from './idempotency.js';
+import { installOpenApi } from './openapi.js';
 import { installRateLimit } from './rate-limit.js';
 import { attachmentRoutes, fileRoutes } from './routes/attachments.js';
 import { contactRoutes } from './routes/contacts.js';
@@ -39,7 +41,11 @@ export interface AppOptions {
   retentionMs: number;
   /** DNS for webhook URL checks; tests inject a fake one. */
   lookup?: Lookup;
+  /** Told about every route as it is added (the OpenAPI test lists them this way). */
+  onRoute?: (route: { method: string | string[]; url: string }) => void;
 }
+
+const VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
 /**
  * The HTTP API. Request path: parse (JSON, form, multipart) → validate against the route's
@@ -47,7 +53,7 @@ export interface AppOptions {
  * account → JSON. Every failure
  * on the way leaves through the one error handler.
  */
-export async function buildApp({ store, files, logger, metrics, allowPrivateUrls, rateLimit, retentionMs, lookup }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ store, files, logger, metrics, allowPrivateUrls, rateLimit, retentionMs, lookup, onRoute }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT,
@@ -60,6 +66,7 @@ export async function buildApp({ store, files, logger, metrics, allowPrivateUrls
     return503OnClosing: true,
   });
   app.setValidatorCompiler(validatorCompiler);
+  if (onRoute) app.addHook('onRoute', onRoute);
   let pageFallback: PageFallback | undefined;
   installErrorHandler(app, { fallback: () => pageFallback });
   installFormParser(app, JSON_BODY_LIMIT);
@@ -68,6 +75,7 @@ export async function buildApp({ store, files, logger, metrics, allowPrivateUrls
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  await installOpenApi(app, VERSION);
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });

@@ -35,6 +35,8 @@ export interface ApiFixture {
   account: string;
   key: string;
   dataDir: string;
+  /** Every route the app registered, as `METHOD /path`. */
+  routes: string[];
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function openApi(target?: TestDatabase, options: { logger?: Logger;
   const database = await db.open();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-files-'));
   let url = '';
+  const routes: string[] = [];
   const store = createStore(database, { fileUrl: (account, key) => `${url}/files/${account}/${key}`, attemptsPerDelivery: 4 });
   const {
     account: { id: account },
@@ -57,6 +60,7 @@ export async function openApi(target?: TestDatabase, options: { logger?: Logger;
     metrics: createMetrics(store),
     allowPrivateUrls: true,
     rateLimit: options.rateLimit ?? 0,
+    onRoute: (route) => [route.method].flat().forEach((method) => routes.push(`${method} ${route.url}`)),
     retentionMs: options.retentionMs ?? 30 * 86_400_000,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -91,6 +95,7 @@ export async function openApi(target?: TestDatabase, options: { logger?: Logger;
     account,
     key,
     dataDir,
+    routes,
     request,
     async close() {
       await app.close();

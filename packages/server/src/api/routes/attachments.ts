@@ -5,6 +5,7 @@ import { ProtocolError, invalid } from '../../errors.js';
 import { cleanFilename, type FileStore } from '../../files/file-store.js';
 import type { Store } from '../../store/index.js';
 import { Id, ListQuery, strictObject } from '../schemas.js';
+import { Attachment } from '../responses.js';
 import { registerResource } from './resource.js';
 
 const ALLOWED_FIELDS = new Set(['file', 'message_id']);
@@ -16,6 +17,8 @@ const ALLOWED_FIELDS = new Set(['file', 'message_id']);
 export function attachmentRoutes(app: FastifyInstance, store: Store, files: FileStore): void {
   registerResource(app, {
     path: '/attachments',
+    noun: 'attachment',
+    item: Attachment,
     operations: {
       list: store.attachments.list,
       get: store.attachments.get,
@@ -29,7 +32,8 @@ export function attachmentRoutes(app: FastifyInstance, store: Store, files: File
     updateBody: strictObject({ filename: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
   });
 
-  app.post('/attachments', async (request, reply) => {
+  // Multipart: the body is streamed by the handler, so it has no body schema here (openapi.ts documents it).
+  app.post('/attachments', { schema: { response: { 201: Attachment } } }, async (request, reply) => {
     if (!request.isMultipart()) throw new ProtocolError('unsupported_media_type', 'Upload the file as multipart/form-data, in the field "file"');
     let saved: { storageKey: string; size: number; filename: string; type: string } | undefined;
     const fields: Record<string, string> = {};
@@ -62,7 +66,7 @@ export function attachmentRoutes(app: FastifyInstance, store: Store, files: File
 
 /** `file_url`s: public, because the path holds an unguessable key; sandboxed so an uploaded page cannot run script on our origin. */
 export function fileRoutes(app: FastifyInstance, store: Store, files: FileStore): void {
-  app.get('/files/:account/:key', { schema: { params: strictObject({ account: Id, key: Type.String({ pattern: '^[A-Za-z0-9]{32}$' }) }) } }, async (request, reply) => {
+  app.get('/files/:account/:key', { schema: { summary: "An attachment's file (its file_url); public, by unguessable key", produces: ['*/*'], params: strictObject({ account: Id, key: Type.String({ pattern: '^[A-Za-z0-9]{32}$' }) }) } }, async (request, reply) => {
     const { account, key } = request.params as { account: string; key: string };
     const file = await store.attachments.findFile(account, key);
     if (!file) throw new ProtocolError('not_found', 'No such file');

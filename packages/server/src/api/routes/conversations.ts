@@ -2,11 +2,14 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/index.js';
 import { Id, ListQuery, NullableTimestamp, nullable, strictObject } from '../schemas.js';
+import { Conversation } from '../responses.js';
 import { registerResource } from './resource.js';
 
 export function conversationRoutes(app: FastifyInstance, store: Store): void {
   registerResource(app, {
     path: '/conversations',
+    noun: 'conversation',
+    item: Conversation,
     operations: store.conversations,
     listQuery: strictObject({
       ...ListQuery,

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/index.js';
 import { Id, ListQuery, NullableTimestamp, Url, nullable, strictObject } from '../schemas.js';
+import { Group } from '../responses.js';
 import { registerResource } from './resource.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 255 });
@@ -11,6 +12,8 @@ const ContactIds = Type.Array(Id, { maxItems: 1000 });
 export function groupRoutes(app: FastifyInstance, store: Store): void {
   registerResource(app, {
     path: '/groups',
+    noun: 'group',
+    item: Group,
     operations: store.groups,
     listQuery: strictObject({ ...ListQuery, archived: Type.Optional(Type.Boolean()) }),
     createBody: strictObject({

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/index.js';
 import { Id, ListQuery, NullableTimestamp, nullable, strictObject } from '../schemas.js';
+import { Message } from '../responses.js';
 import { registerResource } from './resource.js';
 
 const Text = Type.String({ minLength: 1, maxLength: 65_536 });
@@ -15,6 +16,8 @@ export function messageRoutes(app: FastifyInstance, store: Store): void {
   const { send, ...rest } = store.messages;
   registerResource(app, {
     path: '/messages',
+    noun: 'message',
+    item: Message,
     operations: { ...rest, create: send },
     listQuery: strictObject({ ...ListQuery, conversation_id: Type.Optional(Id) }),
     createBody: strictObject({
