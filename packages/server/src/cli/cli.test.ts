@@ -94,3 +94,17 @@ test('--help lists the commands', async () => {
   const accounts = await runCli(['accounts', 'create', '--help'], {});
   assert.match(accounts.stdout, /--name <name>/);
 });
+
+test("each server command's --help lists its flags and the environment it reads", async () => {
+  const flags: Record<string, string[]> = {
+    serve: ['--port <port>', '--host <host>', '--database-url <url>', '--no-worker'],
+    worker: ['--port <port>', '--host <host>', '--database-url <url>'],
+    migrate: ['--database-url <url>'],
+  };
+  for (const [command, expected] of Object.entries(flags)) {
+    const help = await runCli([command, '--help'], {});
+    assert.equal(help.code, 0);
+    for (const flag of expected) assert.ok(help.stdout.includes(flag), `${command} --help lists ${flag}`);
+    if (command !== 'migrate') for (const name of ['PROTOCOL_RATE_LIMIT', 'PROTOCOL_RETENTION', 'PROTOCOL_DATABASE_URL', 'PORT']) assert.match(help.stdout, new RegExp(`\\b${name}\\b`));
+  }
+});

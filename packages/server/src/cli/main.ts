@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type Overrides } from '../config/config.js';
+import { ConfigError, ENVIRONMENT, loadConfig, type Overrides } from '../config/config.js';
 import { startServer } from '../server.js';
 import { addRemoteCommands } from './remote-commands.js';
 import { createStore, migrate, openDatabase } from '../store/index.js';
@@ -15,6 +15,10 @@ function configFrom(options: { port?: string; host?: string; databaseUrl?: strin
   if (options.databaseUrl !== undefined) overrides.databaseUrl = options.databaseUrl;
   return loadConfig(process.env, overrides);
 }
+
+/** The variables a server process reads, listed under its --help. */
+const environmentHelp = () =>
+  `\nEnvironment (flags win; an invalid value stops the start):\n${ENVIRONMENT.map(([name, fallback, meaning]) => `  ${name.padEnd(28)} ${meaning} (default: ${fallback})`).join('\n')}\n`;
 
 const databaseOption = () => new Option('--database-url <url>', 'sqlite:<path> or postgres://… (env PROTOCOL_DATABASE_URL)');
 
@@ -49,6 +53,7 @@ export function buildCli(): Command {
     .option('--host <host>', 'address to listen on (env HOST, default 127.0.0.1)')
     .addOption(databaseOption())
     .option('--no-worker', 'serve the API only; deliveries are sent by `protocol worker` processes')
+    .addHelpText('after', environmentHelp)
     .action((options) => run(options, { api: true, worker: options.worker }));
 
   program
@@ -57,6 +62,7 @@ export function buildCli(): Command {
     .option('--port <port>', 'port for health and metrics (env PORT, default 8080)')
     .option('--host <host>', 'address to listen on (env HOST, default 127.0.0.1)')
     .addOption(databaseOption())
+    .addHelpText('after', environmentHelp)
     .action((options) => run(options, { api: false, worker: true }));
 
   program

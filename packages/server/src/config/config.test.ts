@@ -63,3 +63,16 @@ test('every problem is reported together, naming the variable and what it accept
   assert.match(error.message, /PROTOCOL_DELIVERY_TIMEOUT="0s"/);
   assert.match(error.message, /PROTOCOL_ALLOW_PRIVATE_URLS="maybe"/);
 });
+
+test('one list of variables: what loadConfig reads, the README table and --help agree', async () => {
+  const fs = await import('node:fs');
+  const { ENVIRONMENT } = await import('./config.js');
+  const source = fs.readFileSync(new URL('./config.ts', import.meta.url), 'utf8');
+  const read = [...source.matchAll(/read(?:<[^>]+>)?\('([A-Z_]+)'/g)].map((m) => m[1]).sort();
+  const listed = ENVIRONMENT.map(([name]) => name).sort();
+  assert.deepEqual(listed, read);
+  const readme = fs.readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+  const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
+  const documented = [...table.matchAll(/^\| `([A-Z_]+)`(?: \/ `([A-Z_]+)`)?/gm)].flatMap((m) => [m[1], m[2]].filter(Boolean)).sort();
+  assert.deepEqual(documented, listed);
+});

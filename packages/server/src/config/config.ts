@@ -6,6 +6,9 @@ import { parseDuration, parseDurationList } from './duration.js';
  * win), validated with every problem reported together, then frozen and passed down.
  * Nothing reads `process.env` anywhere else.
  */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS_TEXT = LOG_LEVELS.join(', ');
+
 export interface Config {
   port: number;
   host: string;
@@ -31,6 +34,28 @@ export interface Config {
   sqliteSync: 'NORMAL' | 'FULL';
 }
 
+/**
+ * Every variable the server reads, for `protocol serve --help` and the README's table (a test
+ * keeps all three in step with what loadConfig reads).
+ */
+export const ENVIRONMENT: ReadonlyArray<readonly [name: string, fallback: string, meaning: string]> = [
+  ['PORT', '8080', 'port to listen on'],
+  ['HOST', '127.0.0.1', 'address to listen on'],
+  ['PROTOCOL_DATABASE_URL', 'sqlite:./data/protocol.db', 'sqlite:<path> or postgres://…'],
+  ['PROTOCOL_API_KEY', 'none', 'an API key that must exist for the default account'],
+  ['PROTOCOL_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h', 'delays before each retry'],
+  ['PROTOCOL_DELIVERY_TIMEOUT', '15s', 'per-attempt timeout'],
+  ['PROTOCOL_ALLOW_PRIVATE_URLS', 'off', '1 allows loopback/private webhook URLs'],
+  ['PROTOCOL_DISABLE_AFTER', '5d', 'disable a webhook failing for this long'],
+  ['PROTOCOL_DATA_DIR', './data', 'attachments and the default SQLite file'],
+  ['PROTOCOL_RATE_LIMIT', '1000', 'requests per second per API key (0 = off)'],
+  ['PROTOCOL_RETENTION', '30d', 'purge events, deliveries and attempts older than this'],
+  ['PROTOCOL_PUBLIC_URL', 'the listening address', 'origin used in file_urls'],
+  ['PROTOCOL_SQLITE_SYNC', 'NORMAL', 'NORMAL or FULL (survives a power cut)'],
+  ['PROTOCOL_SHUTDOWN_GRACE', '10s', 'how long SIGTERM waits for attempts in flight'],
+  ['PROTOCOL_LOG_LEVEL', 'info', LOG_LEVELS_TEXT],
+];
+
 export type Overrides = Partial<Pick<Config, 'port' | 'host' | 'databaseUrl'>>;
 
 export class ConfigError extends Error {
@@ -39,7 +64,6 @@ export class ConfigError extends Error {
   }
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Overrides = {}): Readonly<Config> {
   const problems: string[] = [];
@@ -79,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
   const disableAfterMs = read('PROTOCOL_DISABLE_AFTER', 5 * 86_400_000, duration, 'a positive duration such as 5d');
   const rateLimit = read('PROTOCOL_RATE_LIMIT', 1000, integer(0, 1_000_000), 'a whole number of requests per second (0 = off)');
   const retentionMs = read('PROTOCOL_RETENTION', 30 * 86_400_000, duration, 'a positive duration such as 30d');
-  const logLevel = read('PROTOCOL_LOG_LEVEL', 'info', (raw) => (LOG_LEVELS.includes(raw) ? raw : undefined), LOG_LEVELS.join(', '));
+  const logLevel = read('PROTOCOL_LOG_LEVEL', 'info', (raw) => (LOG_LEVELS.includes(raw) ? raw : undefined), LOG_LEVELS_TEXT);
   const sqliteSync = read<'NORMAL' | 'FULL'>('PROTOCOL_SQLITE_SYNC', 'NORMAL', (raw) => (raw.toUpperCase() === 'FULL' ? 'FULL' : raw.toUpperCase() === 'NORMAL' ? 'NORMAL' : undefined), 'NORMAL or FULL');
   const shutdownGraceMs = read('PROTOCOL_SHUTDOWN_GRACE', 10_000, duration, 'a positive duration such as 10s');
   const publicUrl = read('PROTOCOL_PUBLIC_URL', '', (raw) => (/^https?:\/\/[^/]+$/.test(raw.replace(/\/$/, '')) ? raw.replace(/\/$/, '') : undefined), 'an origin such as https://protocol.example.com');
