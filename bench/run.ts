@@ -15,7 +15,7 @@ const RUNS = arg('runs', quick ? 1 : 3);
 const WEBHOOKS = 20;
 const CHANGES = arg('changes', quick ? 20 : 2000); // × 20 webhooks = deliveries per throughput run
 const LATENCY_SECONDS = arg('latency-seconds', quick ? 1 : 5);
-const RATES = quick ? [100] : [500, 2000];
+const RATES = process.argv.find((a) => a.startsWith('--rates='))?.split('=')[1]?.split(',').map(Number) ?? (quick ? [100] : [500, 2000]);
 const BACKLOG = arg('backlog', quick ? 2000 : 1_000_000);
 const FANOUT = arg('fanout', quick ? 50 : 10_000);
 const only = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');

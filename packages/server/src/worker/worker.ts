@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { CONCURRENCY_LIMITS, nextAverage, webhookSlots, type ConcurrencyLimits } from '../delivery/concurrency.js';
 import { decide } from '../delivery/policy.js';
 import { createSender, type SentAttempt } from '../delivery/sender.js';
 import type { Lookup } from '../delivery/ssrf.js';
@@ -17,8 +18,8 @@ export interface WorkerOptions {
   allowPrivateUrls: boolean;
   /** Attempts in flight at once, across all webhooks. */
   concurrency?: number;
-  /** Attempts in flight at once to one webhook, so a slow or dead endpoint cannot hold up the others. */
-  perWebhook?: number;
+  /** Attempts in flight at once to one webhook (delivery/concurrency.ts), so a slow or dead endpoint cannot hold up the others. */
+  perWebhook?: ConcurrencyLimits;
   /** The most deliveries one claim takes. */
   batchSize?: number;
   /** The safety-net poll when nothing wakes the worker. */
@@ -35,7 +36,7 @@ export interface WorkerOptions {
 export function createWorker(options: WorkerOptions) {
   const { store, logger, metrics } = options;
   const concurrency = options.concurrency ?? 128;
-  const perWebhook = options.perWebhook ?? 16;
+  const limits = options.perWebhook ?? CONCURRENCY_LIMITS;
   const batchSize = options.batchSize ?? 64;
   const pollMs = options.pollMs ?? 1000;
   // A held delivery waits at most one round behind its webhook's in-flight attempts, then sends.
@@ -46,8 +47,10 @@ export function createWorker(options: WorkerOptions) {
   const sender = createSender({ timeoutMs: options.deliveryTimeoutMs, allowPrivateUrls: options.allowPrivateUrls, connectionsPerOrigin: concurrency, lookup: options.lookup });
   const writer = new ResultWriter({ store, owner, logger, disableAfterMs: options.disableAfterMs, onDisabled: (ids) => ids.forEach(dropQueued), onWritten: () => wake() });
 
-  /** Per webhook: attempts in flight, and claimed deliveries waiting for a slot. */
-  const held = new Map<string, { inFlight: number; queue: ClaimedDelivery[] }>();
+  /** Per webhook: attempts in flight (by start time), and claimed deliveries waiting for a slot. */
+  const held = new Map<string, { started: Map<string, number>; queue: ClaimedDelivery[] }>();
+  /** Per webhook: the moving average of its attempts' durations, which earns it more slots. */
+  const averageMs = new Map<string, number>();
   const inFlight = new Map<string, { controller: AbortController; delivery: ClaimedDelivery }>();
   let heldCount = 0;
   let running = false;
@@ -73,8 +76,13 @@ export function createWorker(options: WorkerOptions) {
 
   function slot(webhookId: string) {
     let entry = held.get(webhookId);
-    if (!entry) held.set(webhookId, (entry = { inFlight: 0, queue: [] }));
+    if (!entry) held.set(webhookId, (entry = { started: new Map(), queue: [] }));
     return entry;
+  }
+
+  function slotsOf(webhookId: string, entry: { started: Map<string, number> }) {
+    const oldest = entry.started.values().next().value; // insertion order: the first is the oldest
+    return webhookSlots(averageMs.get(webhookId), oldest === undefined ? 0 : Date.now() - oldest, limits);
   }
 
   function dropQueued(webhookId: string) {
@@ -86,22 +94,24 @@ export function createWorker(options: WorkerOptions) {
 
   function dispatch(delivery: ClaimedDelivery) {
     const entry = slot(delivery.webhookId);
-    if (entry.inFlight >= perWebhook) {
+    if (entry.started.size >= slotsOf(delivery.webhookId, entry)) {
       entry.queue.push(delivery);
       return;
     }
-    entry.inFlight++;
+    entry.started.set(delivery.id, Date.now());
     const controller = new AbortController();
     inFlight.set(delivery.id, { controller, delivery });
     void sender.send(delivery, controller.signal).then((sent) => {
       inFlight.delete(delivery.id);
       // Aborted by shutdown: not an attempt; the lease is released instead.
       if (!controller.signal.aborted) writer.add(toRecord(sent));
-      entry.inFlight--;
+      entry.started.delete(delivery.id);
+      if (averageMs.size > 100_000) averageMs.clear(); // bounded: forgetting only means starting cautious again
+      averageMs.set(delivery.webhookId, nextAverage(averageMs.get(delivery.webhookId), sent.durationMs, limits));
       heldCount--;
-      const next = entry.queue.shift();
-      if (next) dispatch(next);
-      else if (entry.inFlight === 0) held.delete(delivery.webhookId);
+      // Fill every free slot: a webhook that just earned the fast allowance gets it at once.
+      while (entry.queue.length > 0 && entry.started.size < slotsOf(delivery.webhookId, entry)) dispatch(entry.queue.shift()!);
+      if (entry.started.size === 0 && entry.queue.length === 0) held.delete(delivery.webhookId);
       wake();
     });
   }
@@ -128,7 +138,7 @@ export function createWorker(options: WorkerOptions) {
     // Results not yet written count against the room too: memory stays bounded when the database is slow.
     const room = Math.min(concurrency - heldCount - writer.backlog, batchSize);
     if (room <= 0) return false;
-    const saturated = [...held].filter(([, entry]) => entry.inFlight + entry.queue.length >= perWebhook).map(([id]) => id);
+    const saturated = [...held].filter(([id, entry]) => entry.started.size + entry.queue.length >= slotsOf(id, entry)).map(([id]) => id);
     const claimed = await store.claims.claim(owner, { limit: room, leaseMs, exclude: saturated });
     const disabled = claimed.filter((d) => !d.webhookEnabled);
     if (disabled.length) await store.claims.dropDisabled(owner, disabled);
