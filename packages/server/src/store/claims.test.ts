@@ -107,9 +107,12 @@ for (const target of await testDatabases()) {
       const dueAt = Date.now() + 60_000;
       await fx.store.claims.record('w', [record(slowOne[0]!, { status: 'pending', dueAt }, 500)], { disableAfterMs: 1e9 });
       assert.deepEqual(await fx.store.claims.claim('w', { limit: 10, leaseMs: 60_000, exclude: [fast.id] }), []);
-      assert.equal(await fx.store.claims.nextDueAt(), dueAt);
-      assert.equal((await fx.store.claims.queueStats()).due, 1, 'a leased delivery in flight is still queued');
+      assert.deepEqual(await fx.store.claims.claim('w', { limit: 10, leaseMs: 60_000 }), [], 'a leased delivery is not claimable, even unexcluded');
+      assert.equal((await fx.store.claims.queueStats()).due, 0, 'a leased delivery in flight is not waiting');
+      const leaseEnds = await fx.store.claims.nextDueAt();
+      assert.ok(leaseEnds! <= dueAt && leaseEnds! > Date.now() + 50_000, 'an idle worker would wake when the lease runs out');
       await fx.store.claims.record('w', onlyFast.map((d) => record(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+      assert.equal(await fx.store.claims.nextDueAt(), dueAt);
       const stats = await fx.store.claims.queueStats();
       assert.equal(stats.due, 0, 'a delivery waiting for its retry is not due');
       const detail = await fx.store.deliveries.get(account, slowOne[0]!.id);

@@ -56,14 +56,16 @@ export function claimsStore(ctx: StoreContext) {
         .select('seq')
         .where('status', '=', 'pending')
         .where('due_at', '<=', nowMs)
-        .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', nowMs)]))
         .orderBy('due_at')
         .limit(options.limit);
       if (options.exclude?.length) due = due.where('webhook_id', 'not in', options.exclude);
       if (ctx.database.skipLocked) due = due.forUpdate().skipLocked();
       const leased = await db
         .updateTable('deliveries')
-        .set({ lease_owner: owner, lease_expires_at: nowMs + options.leaseMs })
+        // The lease also moves `due_at` to its expiry (a visibility timeout): a held delivery is
+        // not due, so claims scan only claimable rows however many are in flight, and a crashed
+        // worker's deliveries fall due again exactly when their leases run out.
+        .set({ lease_owner: owner, lease_expires_at: nowMs + options.leaseMs, due_at: nowMs + options.leaseMs })
         .where('seq', 'in', due)
         .returning('seq')
         .execute();
@@ -203,7 +205,7 @@ export function claimsStore(ctx: StoreContext) {
       for (const d of deliveries) {
         await db
           .updateTable('deliveries')
-          .set({ lease_owner: null, lease_expires_at: null })
+          .set({ lease_owner: null, lease_expires_at: null, due_at: Date.now() })
           .where('account_id', '=', d.accountId)
           .where('id', '=', d.id)
           .where('lease_owner', '=', owner)
@@ -212,14 +214,12 @@ export function claimsStore(ctx: StoreContext) {
       }
     },
 
-    /** When the next unleased pending delivery falls due (ms), so an idle worker sleeps exactly that long. */
+    /** When the next pending delivery falls due (ms; a leased one when its lease runs out), so an idle worker sleeps exactly that long. */
     async nextDueAt(): Promise<number | undefined> {
-      const nowMs = Date.now();
       const row = await db
         .selectFrom('deliveries')
         .select('due_at')
         .where('status', '=', 'pending')
-        .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', nowMs)]))
         .orderBy('due_at')
         .limit(1)
         .executeTakeFirst();

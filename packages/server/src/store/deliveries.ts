@@ -13,7 +13,8 @@ export function toDelivery(row: Row<'deliveries'>): Delivery {
     event_type: row.event_type as EventType,
     status: row.status,
     attempt_count: row.attempt_count,
-    next_attempt_at: row.status === 'pending' && row.due_at !== null ? Math.ceil(row.due_at / 1000) : null,
+    // A leased delivery's due_at is its lease's expiry: an attempt is in flight, none is scheduled.
+    next_attempt_at: row.status === 'pending' && row.due_at !== null && row.lease_owner === null ? Math.ceil(row.due_at / 1000) : null,
     last_attempt_at: row.last_attempt_at,
     created_at: row.created_at,
     updated_at: row.updated_at,
