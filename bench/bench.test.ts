@@ -20,4 +20,6 @@ test('npm run bench -- --quick measures every system and writes its report', () 
   assert.match(report, /\| Protocol \(SQLite\) \| [\d.,]+ \/ [\d.,]+/);
   assert.match(report, /[\d,]+ requests\/s/);
   assert.match(report, /commits \(API acknowledgement\) in [\d,]+ ms/);
+  assert.match(report, /## Backlog drain/);
+  assert.match(report, /\| [\d,]+ s \| [\d,]+ s \| [\d,]+\/s \|/, 'the backlog drained at a measurable rate');
 });

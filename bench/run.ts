@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { cpuMeter, fmt, latencySummary, now, sleep, spread, type ProcessUsage } from './measure.js';
+import { cpuMeter, fmt, latencySummary, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
 import { KEY, startBullmq, startL0, startProtocol, type Running, type SystemOptions } from './systems.js';
 
 const quick = process.argv.includes('--quick');
@@ -142,6 +142,67 @@ async function fanout() {
   });
 }
 
+/**
+ * Backlog: BACKLOG deliveries pile up while the receiver is down. No worker runs meanwhile (it
+ * would only be retrying into the outage); then the receiver comes back and one `protocol
+ * worker` process drains the backlog from the same SQLite file while the API keeps answering.
+ */
+const BACKLOG_WEBHOOKS = 100;
+async function backlog() {
+  const changes = Math.ceil(BACKLOG / BACKLOG_WEBHOOKS);
+  const total = changes * BACKLOG_WEBHOOKS;
+  return withSystem((o) => startProtocol({ ...o, database: 'sqlite', apiOnly: true }), BACKLOG_WEBHOOKS, async (system) => {
+    receiver.send({ type: 'up', up: false });
+    const accumulating = now();
+    await system.produce(changes, { concurrency: 16 });
+    const accumulateSeconds = (now() - accumulating) / 1000;
+    const webhook = (await system.call!('GET', '/webhooks?limit=1')).data[0].id;
+    receiver.send({ type: 'up', up: true });
+
+    const started = now();
+    const worker = await system.addWorker!();
+    const samples: Array<{ at: number; delivered: number; rss: number }> = [];
+    const apiLatencies: number[] = [];
+    let draining = true;
+    const readers = Array.from({ length: 2 }, async () => {
+      while (draining) {
+        const t = now();
+        await system.call!('GET', `/webhooks/${webhook}/deliveries?limit=10`);
+        apiLatencies.push(now() - t);
+        await sleep(20);
+      }
+    });
+    const deadline = started + 3_600_000;
+    for (;;) {
+      const { count: delivered, bad } = await count();
+      if (bad > 0) throw new Error(`${bad} deliveries failed the receiver's signature check`);
+      samples.push({ at: (now() - started) / 1000, delivered, rss: rssMb(worker) });
+      if (delivered >= total) break;
+      if (now() > deadline) throw new Error(`only ${delivered} of ${total} backlog deliveries arrived in an hour`);
+      await sleep(quick ? 100 : 1000);
+    }
+    draining = false;
+    await Promise.all(readers);
+    const seconds = (now() - started) / 1000;
+    // Drain rate per 10 s window (the last, partial one left out): how steady it is.
+    const windows: number[] = [];
+    for (let w = 10; w <= Math.floor(seconds / 10) * 10; w += 10) {
+      const at = (t: number) => samples.reduce((best, s) => (Math.abs(s.at - t) < Math.abs(best.at - t) ? s : best));
+      windows.push((at(w).delivered - at(w - 10).delivered) / 10);
+    }
+    const rssAt = (fraction: number) => samples[Math.min(samples.length - 1, Math.floor(fraction * (samples.length - 1)))]!.rss;
+    return {
+      total,
+      accumulateSeconds,
+      seconds,
+      perSecond: total / seconds,
+      windows: windows.length ? spread(windows) : undefined,
+      rss: { max: Math.max(...samples.map((s) => s.rss)), quartiles: [0, 0.25, 0.5, 0.75, 1].map(rssAt) },
+      api: latencySummary(apiLatencies),
+    };
+  });
+}
+
 // --- report -----------------------------------------------------------------------------------
 const lines: string[] = [];
 const print = (line = '') => {
@@ -210,6 +271,18 @@ if (!only || only.includes('fanout')) {
   const commit = spread(runs.map((r) => r.commitMs));
   const other = spread(runs.map((r) => r.otherP99));
   print(`The change commits (API acknowledgement) in ${fmt(commit.median)} ms [${fmt(commit.min)}–${fmt(commit.max)}]; another account's API calls meanwhile: p99 ${fmt(other.median, 1)} ms [${fmt(other.min, 1)}–${fmt(other.max, 1)}].`);
+}
+
+if (!only || only.includes('backlog')) {
+  print();
+  print(`## Backlog drain: ${fmt(Math.ceil(BACKLOG / BACKLOG_WEBHOOKS) * BACKLOG_WEBHOOKS)} pending deliveries (${BACKLOG_WEBHOOKS} webhooks × ${fmt(Math.ceil(BACKLOG / BACKLOG_WEBHOOKS))} changes) on SQLite, drained by one \`protocol worker\` (one run)`);
+  print();
+  const b = await backlog();
+  print('| accumulated in | drained in | drain rate | per 10 s window: median [min–max] | worker RSS at 0/25/50/75/100% of the drain (max) | API `GET /v1/webhooks/:id/deliveries` during the drain: p50 / p99 / max |');
+  print('|---|---|---|---|---|---|');
+  print(
+    `| ${fmt(b.accumulateSeconds)} s | ${fmt(b.seconds)} s | ${fmt(b.perSecond)}/s | ${b.windows ? `${fmt(b.windows.median)} [${fmt(b.windows.min)}–${fmt(b.windows.max)}]/s` : '—'} | ${b.rss.quartiles.map((r) => fmt(r)).join(' / ')} MB (${fmt(b.rss.max)}) | ${fmt(b.api.p50, 1)} / ${fmt(b.api.p99, 1)} / ${fmt(b.api.max, 1)} ms (${fmt(b.api.n)} calls) |`,
+  );
 }
 
 receiver.kill();

@@ -27,6 +27,8 @@ export interface Running {
   url?: string;
   call?: (method: string, route: string, body?: unknown, key?: string) => Promise<any>;
   createAccount?: (name: string) => Promise<string>;
+  /** Protocol only: starts a `protocol worker` process on the same database; resolves with its pid. */
+  addWorker?: () => Promise<number>;
 }
 
 export interface SystemOptions {
@@ -112,7 +114,7 @@ function startProcess(args: string[], env: Record<string, string>): Promise<{ ch
 }
 
 /** Protocol as users run it: the real `protocol` processes, a fresh database, webhooks made through the API. */
-export async function startProtocol(options: SystemOptions & { database: 'sqlite' | 'postgres'; workers?: number }): Promise<Running> {
+export async function startProtocol(options: SystemOptions & { database: 'sqlite' | 'postgres'; workers?: number; apiOnly?: boolean }): Promise<Running> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-bench-'));
   let databaseUrl = `sqlite:${path.join(dataDir, 'protocol.db')}`;
   let schema: string | undefined;
@@ -126,7 +128,7 @@ export async function startProtocol(options: SystemOptions & { database: 'sqlite
   }
   const env = { PROTOCOL_DATA_DIR: dataDir, PROTOCOL_DATABASE_URL: databaseUrl, PROTOCOL_API_KEY: KEY, PROTOCOL_ALLOW_PRIVATE_URLS: '1', PROTOCOL_RATE_LIMIT: '0' }; // the bench drives one key far past the default 1000/s
   const processes: Array<{ name: string; child: ChildProcess }> = [];
-  const api = await startProcess(options.database === 'sqlite' ? ['serve'] : ['serve', '--no-worker'], env);
+  const api = await startProcess(options.database === 'sqlite' && !options.apiOnly ? ['serve'] : ['serve', '--no-worker'], env);
   processes.push({ name: options.database === 'sqlite' ? 'protocol' : 'api', child: api.child });
   for (let i = 0; i < (options.database === 'postgres' ? (options.workers ?? 2) : 0); i++) {
     processes.push({ name: `worker${i + 1}`, child: (await startProcess(['worker'], env)).child });
@@ -150,6 +152,11 @@ export async function startProtocol(options: SystemOptions & { database: 'sqlite
     secrets,
     url: api.url,
     call,
+    async addWorker() {
+      const { child } = await startProcess(['worker'], env);
+      processes.push({ name: `worker${processes.length}`, child });
+      return child.pid!;
+    },
     async createAccount(name) {
       const child = spawn(process.execPath, [BIN, 'accounts', 'create', '--name', name], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
