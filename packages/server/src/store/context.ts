@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { EventType, WebhookEvent } from '@protocol/sdk';
 import type { Database } from './database.js';
 import { fanOut } from './fanout.js';
+import type { GroupCommit } from './group-commit.js';
 import type { Tables } from './schema.js';
 import { newId } from './ids.js';
 
@@ -17,6 +18,8 @@ export interface StoreContext {
   attemptsPerDelivery: number;
   /** Called after a write commits: the events it stored and how many deliveries they made. */
   afterCommit(committed: Committed): void;
+  /** SQLite: writes share transactions (group-commit.ts); undefined on PostgreSQL. */
+  groupCommit?: GroupCommit;
 }
 
 export interface StoredEvent {
@@ -44,7 +47,10 @@ export interface WriteScope {
 
 export async function write<T>(ctx: StoreContext, account: string, work: (scope: WriteScope) => Promise<T>): Promise<T> {
   const committed: Committed = { events: [], deliveries: 0 };
-  const result = await ctx.db.transaction().execute(async (tx) => {
+  const inTransaction = async (tx: Transaction<Tables>) => {
+    // Reset here: a group-commit savepoint that rolled back must not leave its events behind.
+    committed.events = [];
+    committed.deliveries = 0;
     const now = ctx.now();
     const value = await work({
       tx,
@@ -61,7 +67,8 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
     });
     if (committed.deliveries > 0) await ctx.database.notifyDeliveries(tx);
     return value;
-  });
+  };
+  const result = ctx.groupCommit ? await ctx.groupCommit(inTransaction) : await ctx.db.transaction().execute(inTransaction);
   if (committed.events.length > 0) ctx.afterCommit(committed);
   return result;
 }

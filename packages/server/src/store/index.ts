@@ -8,6 +8,7 @@ import { conversationsStore } from './conversations.js';
 import type { Database } from './database.js';
 import { deliveriesStore } from './deliveries.js';
 import { eventsStore } from './events.js';
+import { createGroupCommit } from './group-commit.js';
 import { groupsStore } from './groups.js';
 import { idempotencyStore } from './idempotency.js';
 import { messagesStore } from './messages.js';
@@ -45,6 +46,7 @@ export function createStore(database: Database, options: StoreOptions) {
     fileUrl: options.fileUrl,
     attemptsPerDelivery: options.attemptsPerDelivery,
     afterCommit: (committed) => listeners.forEach((listener) => listener(committed)),
+    groupCommit: database.dialect === 'sqlite' ? createGroupCommit(database.db) : undefined,
   };
   return {
     database,
