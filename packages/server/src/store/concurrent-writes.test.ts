@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ProtocolError } from '../errors.js';
-import { testDatabases } from '../test-support/databases.js';
+import { sqliteDatabase, testDatabases } from '../test-support/databases.js';
 import { openStore, type StoreFixture } from '../test-support/store.js';
 
 for (const target of await testDatabases()) {
@@ -62,7 +62,7 @@ for (const target of await testDatabases()) {
 
 describe('group commit (SQLite)', () => {
   test('a job that wrote and then threw is rolled back to its savepoint; its neighbours commit', async () => {
-    const target = (await testDatabases())[0]!;
+    const target = await sqliteDatabase();
     const database = await target.open();
     try {
       const { createGroupCommit } = await import('./group-commit.js');
