@@ -41,6 +41,7 @@ process.on('message', (message: { type: string; secrets?: Record<string, string>
     bad = 0;
     secrets.clear();
   }
+  if (message.type === 'reset-arrivals') arrivals = [];
   if (message.type === 'up') up = message.up!;
   if (message.type === 'collect') process.send!({ type: 'collected', arrivals, bad });
   if (message.type === 'count') process.send!({ type: 'count', count: arrivals.length, bad });

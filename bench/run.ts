@@ -88,6 +88,12 @@ async function throughput(start: (o: SystemOptions) => Promise<Running>): Promis
 async function latency(start: (o: SystemOptions) => Promise<Running>, rate: number) {
   return withSystem(start, 1, async (system) => {
     await sleep(200);
+    // Warm-up, not measured: half a second at the rate, so the first calls' one-off costs
+    // (JIT, lazily compiled serializers, connection set-up) are paid by every system before.
+    const warmUp = Math.ceil(rate / 2);
+    await system.produce(warmUp, { rate });
+    await waitForArrivals(warmUp, 120_000);
+    receiver.send({ type: 'reset-arrivals' });
     const changes = rate * LATENCY_SECONDS;
     const acks = await system.produce(changes, { rate });
     await waitForArrivals(changes, 120_000);

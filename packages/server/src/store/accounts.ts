@@ -33,7 +33,16 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/**
+ * Every API call authenticates; a verified key is remembered this long, so the lookup is not a
+ * database round trip per request. Revoking a key clears this process's memory at once; other
+ * API processes (PostgreSQL deployments) stop accepting it within this time.
+ */
+export const KEY_CACHE_MS = 5_000;
+const KEY_CACHE_SIZE = 10_000;
+
 export function accountsStore(ctx: StoreContext) {
+  const verified = new Map<string, { credential: Credential; until: number }>();
   const insertKey = async (db: Kysely<Tables>, account: string, key: string, name: string): Promise<ApiKeyInfo> => {
     const row = { id: newId(), account_id: account, name, key_hash: hashKey(key), key_hint: key.slice(-4), created_at: ctx.now(), revoked_at: null };
     await db.insertInto('api_keys').values(row).execute();
@@ -108,13 +117,21 @@ export function accountsStore(ctx: StoreContext) {
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
+      verified.clear(); // this process stops accepting it now
       return Number(result.numUpdatedRows) > 0;
     },
 
     /** The account a key belongs to and the key's id, or undefined. The final comparison is constant-time. */
     async authenticate(key: string): Promise<Credential | undefined> {
+      const hash = hashKey(key);
+      const known = verified.get(hash);
+      if (known && known.until > Date.now()) return known.credential;
       const row = await findKey(key);
-      return row && { account: row.account_id, keyId: row.id };
+      if (!row) return undefined;
+      const credential = { account: row.account_id, keyId: row.id };
+      if (verified.size >= KEY_CACHE_SIZE) verified.clear();
+      verified.set(hash, { credential, until: Date.now() + KEY_CACHE_MS });
+      return credential;
     },
 
     async getAccount(account: string): Promise<Account | undefined> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Tables } from '../schema.js';
@@ -9,7 +10,11 @@ import type { Tables } from '../schema.js';
  */
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 
-/** The channel that tells workers in other processes that deliveries were created. */
+/**
+ * The channel that tells workers in other processes that deliveries were created: one per
+ * schema, since NOTIFY is database-wide and two installations (or test runs) may share a
+ * database in different schemas.
+ */
 export const DELIVERIES_CHANNEL = 'protocol_deliveries';
 
 export function openPostgres(url: string, options: { max?: number; asyncCommit?: boolean } = {}): Kysely<Tables> {
@@ -22,7 +27,43 @@ export function openPostgres(url: string, options: { max?: number; asyncCommit?:
   // An idle client's error (e.g. the server restarting) must not crash the process; the next
   // query reconnects.
   pool.on('error', () => {});
-  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool: preparing(pool) }) });
+}
+
+/** Statements a connection keeps prepared; beyond this (IN lists of many lengths) queries go unnamed. */
+const PREPARED_PER_CONNECTION = 500;
+
+/**
+ * Kysely sends every query unnamed, so PostgreSQL parses and plans it on every call; that was
+ * most of the database's CPU per API call. This pool hands Kysely clients that name each
+ * parameterized statement by its text: pg prepares it once per connection and then only binds.
+ */
+function preparing(pool: pg.Pool): pg.Pool {
+  const names = new WeakMap<pg.PoolClient, Set<string>>();
+  const nameOf = (text: string) => `p${createHash('sha1').update(text).digest('base64url').slice(0, 16)}`;
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property !== 'connect') return Reflect.get(target, property, receiver);
+      return async () => {
+        const client = await target.connect();
+        if (!names.has(client)) {
+          const prepared = new Set<string>();
+          names.set(client, prepared);
+          const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+          client.query = ((text: unknown, values?: unknown[]) => {
+            if (typeof text !== 'string' || !values?.length) return query(text, values);
+            const name = nameOf(text);
+            if (!prepared.has(name)) {
+              if (prepared.size >= PREPARED_PER_CONNECTION) return query(text, values);
+              prepared.add(name);
+            }
+            return query({ name, text, values });
+          }) as typeof client.query;
+        }
+        return client;
+      };
+    },
+  });
 }
 
 /**
@@ -31,7 +72,7 @@ export function openPostgres(url: string, options: { max?: number; asyncCommit?:
  * throughput, and under load it waits for a free connection behind API requests.)
  */
 export async function notifyDeliveries(db: Kysely<Tables>): Promise<void> {
-  await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(db);
+  await sql`select pg_notify(${DELIVERIES_CHANNEL} || '.' || current_schema(), '')`.execute(db);
 }
 
 /**
@@ -50,7 +91,8 @@ export async function listenForDeliveries(url: string, onNotify: () => void): Pr
       if (!stopped) retry = setTimeout(() => void connect().catch(() => {}), 1000);
     });
     await next.connect();
-    await next.query(`LISTEN ${DELIVERIES_CHANNEL}`);
+    const { rows } = await next.query<{ schema: string }>('select current_schema() as schema');
+    await next.query(`LISTEN ${next.escapeIdentifier(`${DELIVERIES_CHANNEL}.${rows[0]!.schema}`)}`);
     client = next;
   };
   await connect();
