@@ -44,6 +44,7 @@ export interface AttemptRecord {
  */
 export function claimsStore(ctx: StoreContext) {
   const { db } = ctx;
+  const lastLease = new Map<string, number>();
   return {
     /**
      * Leases up to `limit` due deliveries, oldest due first, skipping webhooks the worker has no
@@ -51,6 +52,9 @@ export function claimsStore(ctx: StoreContext) {
      */
     async claim(owner: string, options: { limit: number; leaseMs: number; exclude?: string[] }): Promise<ClaimedDelivery[]> {
       const nowMs = Date.now();
+      // Each claim's lease ends at a distinct millisecond, which then names exactly its rows
+      // (two claims by one owner within a millisecond would otherwise share it).
+      const leaseUntil = Math.max(nowMs + options.leaseMs, (lastLease.get(owner) ?? 0) + 1);
       let due = db
         .selectFrom('deliveries')
         .select('seq')
@@ -65,11 +69,12 @@ export function claimsStore(ctx: StoreContext) {
         // The lease also moves `due_at` to its expiry (a visibility timeout): a held delivery is
         // not due, so claims scan only claimable rows however many are in flight, and a crashed
         // worker's deliveries fall due again exactly when their leases run out.
-        .set({ lease_owner: owner, lease_expires_at: nowMs + options.leaseMs, due_at: nowMs + options.leaseMs })
+        .set({ lease_owner: owner, lease_expires_at: leaseUntil, due_at: leaseUntil })
         .where('seq', 'in', due)
-        .returning('seq')
-        .execute();
-      if (leased.length === 0) return [];
+        .executeTakeFirst();
+      if (Number(leased.numUpdatedRows) === 0) return [];
+      lastLease.set(owner, leaseUntil);
+      // One statement shape whatever the batch size (no IN list), so PostgreSQL plans it once.
       const rows = await db
         .selectFrom('deliveries')
         .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.id', '=', 'deliveries.event_id'))
@@ -82,7 +87,6 @@ export function claimsStore(ctx: StoreContext) {
           'deliveries.webhook_id',
           'deliveries.attempt_count',
           'deliveries.final_attempt',
-          'deliveries.due_at',
           'events.body',
           'webhooks.url',
           'webhooks.enabled',
@@ -90,8 +94,10 @@ export function claimsStore(ctx: StoreContext) {
           'webhooks.previous_secret',
           'webhooks.previous_secret_expires_at',
         ])
-        .where('deliveries.seq', 'in', leased.map((r) => r.seq))
-        .orderBy('deliveries.due_at')
+        .where('deliveries.status', '=', 'pending')
+        .where('deliveries.due_at', '=', leaseUntil)
+        .where('deliveries.lease_owner', '=', owner)
+        .orderBy('deliveries.seq')
         .execute();
       const nowSeconds = Math.floor(nowMs / 1000);
       return rows.map((row) => ({

@@ -17,13 +17,19 @@ export function reactionsToList(input: ReactionsInput): Reaction[] {
  * `last_active_at` bookkeeping, written at most once a second per row: in a busy conversation
  * every send would otherwise take the same row lock and serialize on PostgreSQL.
  */
-async function touch(tx: Kysely<Tables>, table: 'contacts' | 'conversations', account: string, id: string, now: number) {
+async function touch(ctx: StoreContext, tx: Kysely<Tables>, table: 'contacts' | 'conversations', account: string, id: string, now: number) {
+  const stale = tx
+    .selectFrom(table)
+    .select('seq')
+    .where('account_id', '=', account)
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_active_at', 'is', null), eb('last_active_at', '<', now)]));
+  // Concurrent messages to one conversation would queue on its row lock for this bookkeeping;
+  // on PostgreSQL whoever finds it locked skips it, since the holder writes the same second.
   await tx
     .updateTable(table)
     .set({ last_active_at: now })
-    .where('account_id', '=', account)
-    .where('id', '=', id)
-    .where((eb) => eb.or([eb('last_active_at', 'is', null), eb('last_active_at', '<', now)]))
+    .where('seq', 'in', ctx.database.skipLocked ? stale.forUpdate().skipLocked() : stale)
     .execute();
 }
 
@@ -115,7 +121,7 @@ export function messagesStore(ctx: StoreContext) {
         if (contactId) {
           sender = await tx.selectFrom('contacts').selectAll().where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst();
           if (!sender) throw notFound('contact', contactId, 'contact_id');
-          await touch(tx, 'contacts', account, contactId, now);
+          await touch(ctx, tx, 'contacts', account, contactId, now);
           sender = { ...sender, last_active_at: now };
         }
         const row = {
@@ -131,7 +137,7 @@ export function messagesStore(ctx: StoreContext) {
         };
         await tx.insertInto('messages').values(row).execute();
         await attach(scope, row.id, input.attachments ?? []);
-        await touch(tx, 'conversations', account, input.conversation_id, now);
+        await touch(ctx, tx, 'conversations', account, input.conversation_id, now);
         // A message without attachments needs no second look at the database.
         const message = input.attachments?.length ? await hydrateOne(tx, account, { ...row, seq: 0 }) : toMessage({ ...row, seq: 0 }, sender ? toSummary(sender) : null, []);
         await scope.emit('message.created', message);
