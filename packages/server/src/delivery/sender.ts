@@ -62,7 +62,27 @@ export function createSender(options: SenderOptions) {
   }, 25);
   sweeper.unref();
 
-  async function send(delivery: ClaimedDelivery, abort?: AbortSignal): Promise<SentAttempt> {
+  /** Parsed destinations, by URL: parsing one per attempt showed in the worker's profile. */
+  const destinations = new Map<string, { origin: string; path: string; blocked?: string }>();
+  const destination = (raw: string) => {
+    let known = destinations.get(raw);
+    if (!known) {
+      const url = new URL(raw);
+      const literal = literalAddress(url.hostname);
+      // A literal address is dialled without a lookup, so it is checked here instead.
+      const blocked = !options.allowPrivateUrls && literal && !isPublicAddress(literal) ? `refused to connect: ${literal} is not a public address` : undefined;
+      known = { origin: url.origin, path: `${url.pathname}${url.search}`, blocked };
+      if (destinations.size >= 10_000) destinations.clear();
+      destinations.set(raw, known);
+    }
+    return known;
+  };
+
+  /**
+   * One attempt. `controller` lets the caller abort it (shutdown); the attempt's own deadline
+   * aborts it with TIMED_OUT.
+   */
+  async function send(delivery: ClaimedDelivery, controller = new AbortController()): Promise<SentAttempt> {
     const startedAt = Date.now();
     const requestHeaders: Record<string, string> = {
       'content-type': 'application/json',
@@ -84,19 +104,12 @@ export function createSender(options: SenderOptions) {
       ...extra,
     });
 
-    const url = new URL(delivery.url);
-    const literal = literalAddress(url.hostname);
-    // A literal address is dialled without a lookup, so it is checked here instead.
-    if (!options.allowPrivateUrls && literal && !isPublicAddress(literal)) {
-      return failed(new BlockedDestinationError(`refused to connect: ${literal} is not a public address`), 'connect');
-    }
-    const controller = new AbortController();
+    const target = destination(delivery.url);
+    if (target.blocked) return failed(new BlockedDestinationError(target.blocked), 'connect');
     inFlight.set(controller, startedAt + options.timeoutMs);
-    const onAbort = () => controller.abort(abort!.reason);
-    abort?.addEventListener('abort', onAbort, { once: true });
     let statusCode: number | null = null;
     try {
-      const response = await agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'POST', headers: requestHeaders, body: delivery.body, signal: controller.signal });
+      const response = await agent.request({ origin: target.origin, path: target.path, method: 'POST', headers: requestHeaders, body: delivery.body, signal: controller.signal });
       statusCode = response.statusCode;
       const responseHeaders: Record<string, string> = {};
       for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -131,7 +144,6 @@ export function createSender(options: SenderOptions) {
       return failed(timedOut ? new Error(`no response within ${options.timeoutMs} ms`) : error, errorStage(error, timedOut));
     } finally {
       inFlight.delete(controller);
-      abort?.removeEventListener('abort', onAbort);
     }
   }
 

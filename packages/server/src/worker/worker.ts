@@ -8,6 +8,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { AttemptRecord, ClaimedDelivery, Store } from '../store/index.js';
 import { ResultWriter } from './result-writer.js';
 
+/** The abort reason of attempts cut short by shutdown (not attempts: their deliveries are released). */
+const STOPPING = Symbol('worker stopping');
+
 export interface WorkerOptions {
   store: Store;
   logger: Logger;
@@ -101,10 +104,10 @@ export function createWorker(options: WorkerOptions) {
     entry.started.set(delivery.id, Date.now());
     const controller = new AbortController();
     inFlight.set(delivery.id, { controller, delivery });
-    void sender.send(delivery, controller.signal).then((sent) => {
+    void sender.send(delivery, controller).then((sent) => {
       inFlight.delete(delivery.id);
       // Aborted by shutdown: not an attempt; the lease is released instead.
-      if (!controller.signal.aborted) writer.add(toRecord(sent));
+      if (controller.signal.reason !== STOPPING) writer.add(toRecord(sent));
       entry.started.delete(delivery.id);
       if (averageMs.size > 100_000) averageMs.clear(); // bounded: forgetting only means starting cautious again
       averageMs.set(delivery.webhookId, nextAverage(averageMs.get(delivery.webhookId), sent.durationMs, limits));
@@ -197,7 +200,7 @@ export function createWorker(options: WorkerOptions) {
       const deadline = Date.now() + graceMs;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       const aborted = [...inFlight.values()];
-      aborted.forEach(({ controller }) => controller.abort());
+      aborted.forEach(({ controller }) => controller.abort(STOPPING));
       await writer.stop();
       await store.claims.release(owner, [...queued, ...aborted.map(({ delivery }) => delivery)]);
       await sender.close();
