@@ -109,3 +109,46 @@ for (const target of await testDatabases()) {
     });
   });
 }
+
+describe('Idempotency-Key when the first attempt fails on our side', () => {
+  test('a 5xx keeps no key: the retry runs for real and its answer is the one replayed', async () => {
+    const Fastify = (await import('fastify')).default;
+    const { installIdempotency } = await import('./idempotency.js');
+    const { installErrorHandler } = await import('./error-handler.js');
+    const { createStore } = await import('../store/index.js');
+    const { sqliteDatabase } = await import('../test-support/databases.js');
+    const target = await sqliteDatabase();
+    const store = createStore(await target.open(), { fileUrl: () => '', attemptsPerDelivery: 1 });
+    const app = Fastify();
+    installErrorHandler(app);
+    let calls = 0;
+    await app.register(async (v1) => {
+      v1.addHook('preHandler', async (request) => {
+        request.account = 'acct';
+        request.keyId = 'key';
+      });
+      installIdempotency(v1, store);
+      v1.post('/flaky', async (_request, reply) => {
+        calls++;
+        if (calls === 1) throw new Error('the database went away');
+        return reply.status(201).send({ call: calls });
+      });
+    });
+    try {
+      const post = () => app.inject({ method: 'POST', url: '/flaky', headers: { 'idempotency-key': 'k1', 'content-type': 'application/json' }, payload: '{}' });
+      const failed = await post();
+      assert.equal(failed.statusCode, 500);
+      const retried = await post();
+      assert.equal(retried.statusCode, 201);
+      assert.deepEqual(retried.json(), { call: 2 });
+      assert.equal(retried.headers['idempotent-replayed'], undefined);
+      const replayed = await post();
+      assert.deepEqual([replayed.statusCode, replayed.json(), replayed.headers['idempotent-replayed']], [201, { call: 2 }, 'true']);
+      assert.equal(calls, 2);
+    } finally {
+      await app.close();
+      await store.close();
+      await target.drop();
+    }
+  });
+});
