@@ -83,45 +83,43 @@ class ImmediateSqliteDialect extends SqliteDialect {
  * readers) twice a second and does the copying.
  *
  * A checkpoint running beside a busy writer never quite catches up, though, and the WAL only
- * starts over after one that did: under a steady load it grew to gigabytes. So once a second
- * the main connection, between its own writes, finishes the job (little is left to copy), and
- * the next commit starts the WAL over; if another process's writes keep even that from
- * finishing, a RESTART checkpoint waits for them once the WAL passes WAL_LIMIT.
+ * starts over after one that did: under a steady load it grew to gigabytes. So when the thread
+ * reports that the WAL holds more than FINISH_FRAMES, the main connection, between its own
+ * writes, finishes the job (little is left to copy) and the next commit starts the WAL over;
+ * past RESTART_FRAMES (another process's writes keep even that from finishing) a RESTART
+ * checkpoint waits for them. Rarely, so its pause stays out of the latency percentiles.
  */
-const WAL_LIMIT = 64 * 1024 * 1024;
+const FINISH_FRAMES = 4096; // 16 MiB of 4 KiB pages
+const RESTART_FRAMES = 16_384; // 64 MiB
 
 function startCheckpointer(database: SqliteDatabase.Database, file: string): { terminate(): void } {
   database.pragma('wal_autocheckpoint = 0');
-  database.pragma(`journal_size_limit = ${WAL_LIMIT}`); // a WAL that started over is cut back to this
+  database.pragma(`journal_size_limit = ${RESTART_FRAMES * 4096}`); // a WAL that started over is cut back to this
   const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
   worker.unref();
   worker.on('error', () => database.pragma('wal_autocheckpoint = 1000')); // fall back to SQLite's own
-  const finisher = setInterval(() => {
+  worker.on('message', ({ frames }: { frames: number }) => {
+    if (frames < FINISH_FRAMES) return;
     try {
-      const big = (fs.statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0) > WAL_LIMIT;
-      database.pragma(big ? 'wal_checkpoint(RESTART)' : 'wal_checkpoint(PASSIVE)');
+      database.pragma(frames > RESTART_FRAMES ? 'wal_checkpoint(RESTART)' : 'wal_checkpoint(PASSIVE)');
     } catch {
-      // Busy: the next second tries again.
+      // Busy: the next report tries again.
     }
-  }, 1000);
-  finisher.unref();
-  return {
-    terminate() {
-      clearInterval(finisher);
-      void worker.terminate();
-    },
-  };
+  });
+  return { terminate: () => void worker.terminate() };
 }
 
 const CHECKPOINTER = `
-const { workerData } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
-// Cheap when there is nothing new; otherwise copies what the WAL gained since the last one.
+// Cheap when there is nothing new; otherwise copies what the WAL gained since the last one,
+// and tells the main thread how long the WAL has grown.
 setInterval(() => {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ frames: result.log });
   } catch {}
 }, 500);
 `;
