@@ -38,7 +38,7 @@ export function hashKey(key: string): string {
  * database round trip per request. Revoking a key clears this process's memory at once; other
  * API processes (PostgreSQL deployments) stop accepting it within this time.
  */
-export const KEY_CACHE_MS = 5_000;
+const KEY_CACHE_MS = 5_000;
 const KEY_CACHE_SIZE = 10_000;
 
 export function accountsStore(ctx: StoreContext) {
@@ -57,8 +57,8 @@ export function accountsStore(ctx: StoreContext) {
     return { account, key };
   };
 
-  const findKey = async (key: string) => {
-    const hash = hashKey(key);
+  /** The live key with this hash; the final comparison is constant-time. */
+  const findKey = async (hash: string) => {
     const row = await ctx.db.selectFrom('api_keys').select(['id', 'account_id', 'key_hash']).where('key_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
     if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
     return row;
@@ -126,7 +126,7 @@ export function accountsStore(ctx: StoreContext) {
       const hash = hashKey(key);
       const known = verified.get(hash);
       if (known && known.until > Date.now()) return known.credential;
-      const row = await findKey(key);
+      const row = await findKey(hash);
       if (!row) return undefined;
       const credential = { account: row.account_id, keyId: row.id };
       if (verified.size >= KEY_CACHE_SIZE) verified.clear();
@@ -143,7 +143,7 @@ export function accountsStore(ctx: StoreContext) {
      * its key does: revoking the key ends it.
      */
     async createSession(key: string, ttlSeconds: number): Promise<{ token: string; account: string; expiresAt: number } | undefined> {
-      const apiKey = await findKey(key);
+      const apiKey = await findKey(hashKey(key));
       if (!apiKey) return undefined;
       const token = newToken() + newToken();
       const now = ctx.now();

@@ -6,24 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import pg from 'pg';
 import { newId } from './ids.js';
 import { createStore } from './index.js';
-import { POSTGRES_URL, postgresDatabase, testDatabases } from '../test-support/databases.js';
+import { POSTGRES_URL, adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { runCli, startProtocol } from '../test-support/process.js';
 
 const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations'];
 const API_KEY = 'sk_migrations_test_0123456789';
-
-async function query<T extends pg.QueryResultRow>(url: string, statement: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(statement)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 // Probes PostgreSQL (required under CI) with the usual helper; this test makes its own database.
 const reachable = await postgresDatabase();
@@ -49,7 +38,7 @@ describe('migrations', () => {
 
   test('three processes starting together on a fresh PostgreSQL database', { skip: !reachable && 'PostgreSQL unreachable' }, async () => {
     const name = `protocol_m_${newId().toLowerCase()}`;
-    await query(POSTGRES_URL, `create database ${name}`);
+    await adminQuery(`create database ${name}`);
     const url = POSTGRES_URL.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
     const processes = await Promise.allSettled(
       [['serve'], ['serve', '--no-worker'], ['worker']].map((args) =>
@@ -59,13 +48,13 @@ describe('migrations', () => {
     try {
       const failed = processes.filter((p) => p.status === 'rejected').map((p) => String((p as PromiseRejectedResult).reason));
       assert.deepEqual(failed, []);
-      const applied = await query<{ name: string }>(url, 'select name from kysely_migration order by name');
+      const applied = await adminQuery<{ name: string }>('select name from kysely_migration order by name', url);
       assert.deepEqual(
         applied.map((r) => r.name),
         EXPECTED,
       );
-      assert.equal((await query(url, 'select id from accounts')).length, 1, 'one default account');
-      assert.equal((await query(url, "select id from api_keys where name = 'PROTOCOL_API_KEY'")).length, 1, 'the known key inserted once');
+      assert.equal((await adminQuery('select id from accounts', url)).length, 1, 'one default account');
+      assert.equal((await adminQuery("select id from api_keys where name = 'PROTOCOL_API_KEY'", url)).length, 1, 'the known key inserted once');
       const started = processes.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
       const printedKeys = started.filter((p) => p.stdout().includes('Created the default account')).length;
       assert.equal(printedKeys, 1, 'exactly one process created (and printed) the default account');
@@ -75,7 +64,7 @@ describe('migrations', () => {
       assert.equal(response.status, 200);
     } finally {
       await Promise.all(processes.map((p) => (p.status === 'fulfilled' ? p.value.stop() : undefined)));
-      await query(POSTGRES_URL, `drop database if exists ${name} with (force)`);
+      await adminQuery(`drop database if exists ${name} with (force)`);
     }
   });
 });

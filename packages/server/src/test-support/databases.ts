@@ -40,12 +40,12 @@ async function openMigrated(url: string): Promise<Database> {
   return database;
 }
 
-/** One statement on the test database as its owner (schemas are made and dropped this way). */
-async function adminQuery(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
+/** One statement as the database's owner (schemas and databases are made and dropped this way); its rows. */
+export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(statement: string, url = POSTGRES_URL): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(statement);
+    return (await client.query<T>(statement)).rows;
   } finally {
     await client.end();
   }
@@ -71,7 +71,7 @@ export async function postgresDatabase(): Promise<TestDatabase | undefined> {
     name: 'postgres',
     url,
     open: () => openMigrated(url),
-    drop: () => adminQuery(`drop schema if exists ${schema} cascade`),
+    drop: async () => void (await adminQuery(`drop schema if exists ${schema} cascade`)),
   };
 }
 
