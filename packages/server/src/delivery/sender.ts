@@ -22,6 +22,7 @@ export interface SenderOptions {
 export type SentAttempt = Omit<AttemptRecord, 'outcome'> & { retryAfterMs?: number };
 
 const TIMED_OUT = Symbol('attempt timed out');
+const ABORTED = Symbol('sender stopping');
 
 /** Where a failed request broke, from the error undici or Node gave us. */
 export function errorStage(error: unknown, timedOut: boolean): AttemptErrorStage {
@@ -44,7 +45,7 @@ function message(error: unknown): string {
  * under one deadline for connect + response, never following redirects, reading at most
  * READ_LIMIT_BYTES of the answer.
  */
-export function createSender(options: SenderOptions) {
+export function createSender(options: SenderOptions): Sender {
   const agent = new Agent({
     connections: options.connectionsPerOrigin,
     keepAliveTimeout: 30_000,
@@ -78,11 +79,9 @@ export function createSender(options: SenderOptions) {
     return known;
   };
 
-  /**
-   * One attempt. `controller` lets the caller abort it (shutdown); the attempt's own deadline
-   * aborts it with TIMED_OUT.
-   */
-  async function send(delivery: ClaimedDelivery, controller = new AbortController()): Promise<SentAttempt> {
+  /** One attempt. Its deadline aborts it with TIMED_OUT; `abortAll` (shutdown) with ABORTED. */
+  async function send(delivery: ClaimedDelivery): Promise<SentAttempt> {
+    const controller = new AbortController();
     const startedAt = Date.now();
     const requestHeaders: Record<string, string> = {
       'content-type': 'application/json',
@@ -141,6 +140,7 @@ export function createSender(options: SenderOptions) {
         const ok = statusCode >= 200 && statusCode < 300;
         return failed(error, timedOut ? 'timeout' : 'http', { statusCode, error: ok ? null : `HTTP ${statusCode}`, errorStage: ok ? null : 'http' });
       }
+      if (controller.signal.reason === ABORTED) return failed(new Error('aborted: the worker is stopping'), 'connect');
       return failed(timedOut ? new Error(`no response within ${options.timeoutMs} ms`) : error, errorStage(error, timedOut));
     } finally {
       inFlight.delete(controller);
@@ -150,6 +150,10 @@ export function createSender(options: SenderOptions) {
   // By the time the worker closes, every attempt has finished or been aborted: nothing is waited for.
   return {
     send,
+    /** Cuts every attempt in flight short (shutdown); each still resolves, as a failure. */
+    abortAll: () => {
+      for (const controller of inFlight.keys()) controller.abort(ABORTED);
+    },
     close: () => {
       clearInterval(sweeper);
       return agent.destroy();
@@ -157,4 +161,8 @@ export function createSender(options: SenderOptions) {
   };
 }
 
-export type Sender = ReturnType<typeof createSender>;
+export interface Sender {
+  send(delivery: ClaimedDelivery): Promise<SentAttempt>;
+  abortAll(): void;
+  close(): Promise<void>;
+}

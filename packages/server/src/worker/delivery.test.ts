@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, describe, test } from 'node:test';
+import type { Worker as Thread } from 'node:worker_threads';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { verifyWebhook } from '@protocol/sdk';
@@ -222,6 +223,24 @@ describe('retries and failure handling', () => {
     assert.ok(new StandardWebhook(webhook.secret).verify(received[0]!.body, headers(received[0]!)));
     assert.deepEqual((await engine.api('GET', '/events')).body.data, [], 'test events stay out of the log');
     assert.equal((await engine.api('POST', `/webhooks/${webhook.id}/test`, { type: 'nope' })).status, 400);
+  });
+});
+
+describe('sender thread', () => {
+  test('a sender thread that dies mid-attempt: the delivery is given back, sent again by a new thread, and only that attempt is recorded', async () => {
+    const { receiver, engine } = await setup({}, (_request, index) => (index === 0 ? { hang: true } : { status: 200 }));
+    const webhook = await register(engine, `${receiver.url}/hook`);
+    await createContact(engine, 'Buzz');
+    await receiver.waitFor(1);
+    const { thread } = engine.server.worker!.sender as { thread?: Thread };
+    assert.ok(thread, 'the engine sends from a thread');
+    await thread.terminate();
+    const [first, second] = await receiver.waitFor(2);
+    assert.equal(second!.headers['x-protocol-delivery'], first!.headers['x-protocol-delivery']);
+    assert.equal(second!.body, first!.body);
+    const [delivery] = (await engine.api('GET', `/webhooks/${webhook.id}/deliveries`)).body.data;
+    const done = await engine.waitForDelivery(delivery.id, (d) => d.status === 'succeeded');
+    assert.equal(done.attempt_count, 1, 'the attempt cut off by the crash has no outcome and is not recorded');
   });
 });
 

@@ -36,6 +36,11 @@ export class ResultWriter {
     else this.flushSoon(LINGER_MS);
   }
 
+  /** Writes what is buffered without waiting for more to share the transaction. */
+  hurry() {
+    if (this.buffer.length > 0) this.flushSoon(0);
+  }
+
   private flushSoon(delay: number) {
     if (this.timer && delay > 0) return;
     clearTimeout(this.timer);

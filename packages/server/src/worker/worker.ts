@@ -2,14 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CONCURRENCY_LIMITS, nextAverage, webhookSlots, type ConcurrencyLimits } from '../delivery/concurrency.js';
 import { decide } from '../delivery/policy.js';
-import { createSender, type SentAttempt } from '../delivery/sender.js';
+import { createSender, type Sender, type SentAttempt } from '../delivery/sender.js';
+import { createThreadedSender } from '../delivery/sender-thread.js';
 import type { Lookup } from '../delivery/ssrf.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AttemptRecord, ClaimedDelivery, Store } from '../store/index.js';
 import { ResultWriter } from './result-writer.js';
-
-/** The abort reason of attempts cut short by shutdown (not attempts: their deliveries are released). */
-const STOPPING = Symbol('worker stopping');
 
 export interface WorkerOptions {
   store: Store;
@@ -27,7 +25,10 @@ export interface WorkerOptions {
   batchSize?: number;
   /** The safety-net poll when nothing wakes the worker. */
   pollMs?: number;
+  /** DNS for the connect-time check (tests inject a fake one); with it the sender runs in-process. */
   lookup?: Lookup;
+  /** Send from a thread of its own (the default), or from the worker's thread. */
+  senderThread?: boolean;
 }
 
 /**
@@ -47,14 +48,18 @@ export function createWorker(options: WorkerOptions) {
   const owner = `worker-${randomUUID()}`;
   // Pools are per origin, but the cap is per webhook: two webhooks on one origin (one hanging)
   // must not share a handful of sockets, so an origin may open as many as the worker sends at once.
-  const sender = createSender({ timeoutMs: options.deliveryTimeoutMs, allowPrivateUrls: options.allowPrivateUrls, connectionsPerOrigin: concurrency, lookup: options.lookup });
+  const senderOptions = { timeoutMs: options.deliveryTimeoutMs, allowPrivateUrls: options.allowPrivateUrls, connectionsPerOrigin: concurrency };
+  const sender: Sender | ReturnType<typeof createThreadedSender> =
+    (options.senderThread ?? true) && !options.lookup ? createThreadedSender(senderOptions) : createSender({ ...senderOptions, lookup: options.lookup });
   const writer = new ResultWriter({ store, owner, logger, disableAfterMs: options.disableAfterMs, onDisabled: (ids) => ids.forEach(dropQueued), onWritten: () => wake() });
 
   /** Per webhook: attempts in flight (by start time), and claimed deliveries waiting for a slot. */
   const held = new Map<string, { started: Map<string, number>; queue: ClaimedDelivery[] }>();
   /** Per webhook: the moving average of its attempts' durations, which earns it more slots. */
   const averageMs = new Map<string, number>();
-  const inFlight = new Map<string, { controller: AbortController; delivery: ClaimedDelivery }>();
+  const inFlight = new Map<string, ClaimedDelivery>();
+  /** Attempts cut short by shutdown: not attempts; their deliveries are given back instead. */
+  const abandoned = new Set<string>();
   let heldCount = 0;
   let running = false;
   let loop: Promise<void> | undefined;
@@ -102,21 +107,32 @@ export function createWorker(options: WorkerOptions) {
       return;
     }
     entry.started.set(delivery.id, Date.now());
-    const controller = new AbortController();
-    inFlight.set(delivery.id, { controller, delivery });
-    void sender.send(delivery, controller).then((sent) => {
-      inFlight.delete(delivery.id);
-      // Aborted by shutdown: not an attempt; the lease is released instead.
-      if (controller.signal.reason !== STOPPING) writer.add(toRecord(sent));
-      entry.started.delete(delivery.id);
+    inFlight.set(delivery.id, delivery);
+    void sender.send(delivery).then(
+      (sent) => finished(delivery, entry, sent),
+      (error: Error) => {
+        // The sender thread died: no outcome is known, so the delivery is given back and sent again.
+        logger.error({ err: error, delivery: delivery.id }, 'sending failed; the delivery is given back');
+        void store.claims.release(owner, [delivery]).catch(() => undefined); // else its lease runs out
+        finished(delivery, entry);
+      },
+    );
+  }
+
+  function finished(delivery: ClaimedDelivery, entry: { started: Map<string, number>; queue: ClaimedDelivery[] }, sent?: SentAttempt) {
+    inFlight.delete(delivery.id);
+    if (sent && !abandoned.has(delivery.id)) writer.add(toRecord(sent));
+    abandoned.delete(delivery.id);
+    entry.started.delete(delivery.id);
+    if (sent) {
       if (averageMs.size > 100_000) averageMs.clear(); // bounded: forgetting only means starting cautious again
       averageMs.set(delivery.webhookId, nextAverage(averageMs.get(delivery.webhookId), sent.durationMs, limits));
-      heldCount--;
-      // Fill every free slot: a webhook that just earned the fast allowance gets it at once.
-      while (entry.queue.length > 0 && entry.started.size < slotsOf(delivery.webhookId, entry)) dispatch(entry.queue.shift()!);
-      if (entry.started.size === 0 && entry.queue.length === 0) held.delete(delivery.webhookId);
-      wake();
-    });
+    }
+    heldCount--;
+    // Fill every free slot: a webhook that just earned the fast allowance gets it at once.
+    while (entry.queue.length > 0 && entry.started.size < slotsOf(delivery.webhookId, entry)) dispatch(entry.queue.shift()!);
+    if (entry.started.size === 0 && entry.queue.length === 0) held.delete(delivery.webhookId);
+    wake();
   }
 
   function toRecord(sent: SentAttempt): AttemptRecord {
@@ -140,7 +156,10 @@ export function createWorker(options: WorkerOptions) {
   async function claimOnce(): Promise<boolean> {
     // Results not yet written count against the room too: memory stays bounded when the database is slow.
     const room = Math.min(concurrency - heldCount - writer.backlog, batchSize);
-    if (room <= 0) return false;
+    if (room <= 0) {
+      writer.hurry(); // results waiting to be written are what holds the room: write them now
+      return false;
+    }
     const saturated = [...held].filter(([id, entry]) => entry.started.size + entry.queue.length >= slotsOf(id, entry)).map(([id]) => id);
     const claimed = await store.claims.claim(owner, { limit: room, leaseMs, exclude: saturated });
     const disabled = claimed.filter((d) => !d.webhookEnabled);
@@ -180,6 +199,8 @@ export function createWorker(options: WorkerOptions) {
 
   return {
     owner,
+    /** The sender (its thread, for tests that make it fail). */
+    sender,
     wake,
     start() {
       if (running) return;
@@ -200,9 +221,12 @@ export function createWorker(options: WorkerOptions) {
       const deadline = Date.now() + graceMs;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       const aborted = [...inFlight.values()];
-      aborted.forEach(({ controller }) => controller.abort(STOPPING));
+      aborted.forEach((delivery) => abandoned.add(delivery.id));
+      sender.abortAll();
+      const abortDeadline = Date.now() + 1000; // aborted attempts end at once; a hung sender thread is not waited for
+      while (inFlight.size > 0 && Date.now() < abortDeadline) await new Promise((resolve) => setTimeout(resolve, 5));
       await writer.stop();
-      await store.claims.release(owner, [...queued, ...aborted.map(({ delivery }) => delivery)]);
+      await store.claims.release(owner, [...queued, ...aborted]);
       await sender.close();
     },
   };

@@ -30,7 +30,7 @@ export function openSqlite(file: string, options: { synchronous?: SqliteSync } =
   database.pragma('cache_size = -32768');
   database.pragma('temp_store = MEMORY');
   database.pragma('foreign_keys = OFF');
-  const checkpointer = file === ':memory:' || process.env.XNOCKPT ? undefined : startCheckpointer(database, path.resolve(file));
+  const checkpointer = file === ':memory:' ? undefined : startCheckpointer(database, path.resolve(file));
   // Kysely prepares every query afresh; preparing was the largest cost in the API's profile.
   // The same SQL text reuses its prepared statement (better-sqlite3 statements are reusable).
   const statements = new Map<string, SqliteDatabase.Statement>();

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { verifyWebhook } from '@protocol/sdk';
+import type { ClaimedDelivery } from '../store/index.js';
+import { startReceiver } from '../test-support/receiver.js';
+import { createThreadedSender, SenderThreadError } from './sender-thread.js';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const receiver = await startReceiver((request) => (request.path === '/hang' ? { hang: true } : request.path === '/gone' ? { status: 410, body: 'gone' } : { status: 200, body: 'ok' }));
+after(() => receiver.close());
+
+let n = 0;
+const delivery = (path: string): ClaimedDelivery => ({
+  id: `dlv_${++n}`,
+  accountId: 'acc',
+  eventId: `evt_${n}`,
+  eventType: 'contact.created',
+  webhookId: 'wh',
+  url: `${receiver.url}${path}`,
+  body: JSON.stringify({ id: `evt_${n}`, type: 'contact.created', payload: { n } }),
+  attempt: 1,
+  finalAttempt: 8,
+  secrets: [SECRET],
+  protocolSecret: 'protocol-secret',
+  webhookEnabled: true,
+});
+const options = { timeoutMs: 500, allowPrivateUrls: true, connectionsPerOrigin: 8 };
+
+test('sends signed POSTs from its thread and answers with each attempt, in any number at once', async () => {
+  const sender = createThreadedSender(options);
+  try {
+    const deliveries = Array.from({ length: 50 }, () => delivery('/ok'));
+    const sent = await Promise.all(deliveries.map((d) => sender.send(d)));
+    sent.forEach((attempt, i) => {
+      assert.equal(attempt.delivery, deliveries[i], 'each answer is matched to its own delivery');
+      assert.equal(attempt.statusCode, 200);
+      assert.equal(attempt.responseBody, 'ok');
+      assert.equal(attempt.errorStage, null);
+    });
+    const arrived = receiver.received.filter((r) => deliveries.some((d) => d.id === r.headers['x-protocol-delivery']));
+    assert.equal(arrived.length, 50);
+    for (const request of arrived) assert.equal(verifyWebhook(request.body, request.headers as Record<string, string>, SECRET).type, 'contact.created');
+
+    const gone = await sender.send(delivery('/gone'));
+    assert.deepEqual([gone.statusCode, gone.errorStage, gone.responseBody], [410, 'http', 'gone']);
+    const timedOut = await sender.send(delivery('/hang'));
+    assert.deepEqual([timedOut.statusCode, timedOut.errorStage], [null, 'timeout']);
+  } finally {
+    await sender.close();
+  }
+});
+
+test('abortAll cuts attempts short at once; a closed sender refuses new ones', async () => {
+  const sender = createThreadedSender({ ...options, timeoutMs: 30_000 });
+  const hanging = sender.send(delivery('/hang'));
+  await receiver.waitFor(1, { filter: (r) => r.path === '/hang' && r.headers['x-protocol-delivery'] === `dlv_${n}` });
+  sender.abortAll();
+  const aborted = await hanging;
+  assert.equal(aborted.statusCode, null);
+  assert.match(aborted.error!, /aborted/);
+  await sender.close();
+  await assert.rejects(sender.send(delivery('/ok')), SenderThreadError);
+});
+
+test('a thread that dies fails what it held, and a new thread sends the next', async () => {
+  const sender = createThreadedSender({ ...options, timeoutMs: 30_000 });
+  try {
+    const held = sender.send(delivery('/hang'));
+    await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === `dlv_${n}` });
+    const dead = sender.thread;
+    await dead.terminate();
+    await assert.rejects(held, SenderThreadError);
+    const next = await sender.send(delivery('/ok'));
+    assert.equal(next.statusCode, 200);
+    assert.notEqual(sender.thread, dead);
+  } finally {
+    await sender.close();
+  }
+});
+
+test('a thread that cannot start leaves the sending to an in-process sender', async () => {
+  const sender = createThreadedSender(options, new URL('data:text/javascript,throw new Error("cannot start")'));
+  try {
+    await new Promise((resolve) => sender.thread.once('exit', resolve));
+    const sent = await sender.send(delivery('/ok'));
+    assert.equal(sent.statusCode, 200);
+  } finally {
+    await sender.close();
+  }
+});

@@ -1,0 +1,112 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ClaimedDelivery } from '../store/index.js';
+import { createSender, type Sender, type SenderOptions, type SentAttempt } from './sender.js';
+
+/** Messages between the worker and its sender thread. Batched: one postMessage per turn of either event loop. */
+export type ToThread = { type: 'send'; batch: Array<[number, ClaimedDelivery]> } | { type: 'abort-all' } | { type: 'close' };
+export type FromThread = { type: 'ready' } | { type: 'sent'; batch: Array<[number, Omit<SentAttempt, 'delivery'>]> } | { type: 'closed' };
+
+/** The sender thread failed; its attempts in flight have no outcome (the worker gives their deliveries back). */
+export class SenderThreadError extends Error {}
+
+// The thread's entry beside this file: `.js` when built. From source (tests run under tsx) it is
+// `.ts`, and Node 20 does not carry `--import` hooks into worker threads, so the thread registers tsx first.
+const FROM_SOURCE = path.extname(fileURLToPath(import.meta.url)) === '.ts';
+const ENTRY = new URL(`./sender-thread-main${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
+const startThread = (entry: URL, workerData: unknown) =>
+  FROM_SOURCE
+    ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData })
+    : new Worker(entry, { workerData });
+
+/**
+ * The sender (signing, HTTP, reading answers) on its own thread, so on a 2-core machine the
+ * database work and the HTTP work of a busy worker each get a core: in one thread, HTTP on both
+ * sides of the socket was a third of the profile. Same interface as `createSender`. A thread
+ * that dies fails the attempts it held with SenderThreadError and a new one takes over; one that
+ * cannot start at all leaves the sending to an in-process sender.
+ *
+ * The connect-time DNS check runs in the thread with the system resolver; a `lookup` function
+ * cannot cross to a thread, so a worker given one (tests with fake DNS) sends in-process.
+ */
+export function createThreadedSender(options: Omit<SenderOptions, 'lookup'>, entry = ENTRY): Sender & { readonly thread: Worker } {
+  const pending = new Map<number, { delivery: ClaimedDelivery; resolve: (sent: SentAttempt) => void; reject: (error: Error) => void }>();
+  let outbox: Array<[number, ClaimedDelivery]> = [];
+  let nextId = 0;
+  let closing: Promise<void> | undefined;
+  let fallback: Sender | undefined;
+  const exited = new WeakSet<Worker>();
+  let thread = spawn();
+
+  function spawn(): Worker {
+    const worker = startThread(entry, options);
+    worker.unref(); // only attempts in flight keep the process alive (ref'd below)
+    let ready = false;
+    worker.on('message', (message: FromThread) => {
+      if (message.type === 'ready') ready = true;
+      if (message.type !== 'sent') return;
+      for (const [id, attempt] of message.batch) {
+        const entry = pending.get(id);
+        if (!entry) continue;
+        pending.delete(id);
+        entry.resolve({ ...attempt, delivery: entry.delivery });
+      }
+      if (pending.size === 0) worker.unref();
+    });
+    const failAll = (error: Error) => {
+      if (worker !== thread) return;
+      for (const entry of pending.values()) entry.reject(error);
+      pending.clear();
+      if (closing) return;
+      if (ready) thread = spawn();
+      else fallback ??= createSender(options);
+    };
+    worker.on('error', (error) => failAll(new SenderThreadError(`the sender thread failed: ${error.message}`)));
+    worker.on('exit', (code) => {
+      exited.add(worker);
+      failAll(new SenderThreadError(`the sender thread exited (code ${code})`));
+    });
+    return worker;
+  }
+
+  const flush = () => {
+    const batch = outbox;
+    outbox = [];
+    thread.postMessage({ type: 'send', batch } satisfies ToThread);
+  };
+
+  return {
+    get thread() {
+      return thread;
+    },
+    send(delivery) {
+      if (closing) return Promise.reject(new SenderThreadError('the sender is closed'));
+      if (fallback) return fallback.send(delivery);
+      const id = nextId++;
+      if (pending.size === 0) thread.ref();
+      if (outbox.length === 0) queueMicrotask(flush); // a whole claim goes over in one message
+      outbox.push([id, delivery]);
+      return new Promise<SentAttempt>((resolve, reject) => pending.set(id, { delivery, resolve, reject }));
+    },
+    abortAll() {
+      fallback?.abortAll();
+      thread.postMessage({ type: 'abort-all' } satisfies ToThread);
+    },
+    close() {
+      closing ??= (async () => {
+        const current = thread;
+        const closed = new Promise<void>((resolve) => {
+          if (exited.has(current)) return resolve();
+          current.on('message', (message: FromThread) => message.type === 'closed' && resolve());
+          current.once('exit', () => resolve());
+        });
+        current.postMessage({ type: 'close' } satisfies ToThread);
+        await closed;
+        await current.terminate();
+        await fallback?.close();
+      })();
+      return closing;
+    },
+  };
+}
