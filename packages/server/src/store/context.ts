@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { EventType, WebhookEvent } from '@protocol/sdk';
 import type { Database } from './database.js';
+import { compiled, slot } from './compiled.js';
 import { fanOut } from './fanout.js';
 import type { GroupCommit } from './group-commit.js';
 import type { Tables } from './schema.js';
@@ -45,6 +46,8 @@ export interface WriteScope {
   emit<T extends EventType>(type: T, payload: Extract<WebhookEvent, { type: T }>['payload']): Promise<void>;
 }
 
+const insertEvent = compiled((db) => db.insertInto('events').values({ id: slot(0), account_id: slot(1), type: slot(2), body: slot(3), created_at: slot(4) }));
+
 export async function write<T>(ctx: StoreContext, account: string, work: (scope: WriteScope) => Promise<T>): Promise<T> {
   const committed: Committed = { events: [], deliveries: 0 };
   const inTransaction = async (tx: Transaction<Tables>) => {
@@ -60,7 +63,7 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
         const id = newId();
         // The delivery body is serialized once, here, and sent byte-identical on every attempt.
         const body = JSON.stringify({ id, type, payload });
-        await tx.insertInto('events').values({ id, account_id: account, type, body, created_at: now }).execute();
+        await insertEvent(tx, id, account, type, body, now);
         committed.events.push({ id, accountId: account, type });
         committed.deliveries += await fanOut(tx, { account, eventId: id, type, now, finalAttempt: ctx.attemptsPerDelivery });
       },

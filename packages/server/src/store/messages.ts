@@ -4,6 +4,7 @@ import { ProtocolError, notFound } from '../errors.js';
 import { toAttachment } from './attachments.js';
 import { write, type StoreContext, type WriteScope } from './context.js';
 import { toSummary } from './contacts.js';
+import { compiled, slot } from './compiled.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
 import type { Row, Tables } from './schema.js';
@@ -17,21 +18,44 @@ export function reactionsToList(input: ReactionsInput): Reaction[] {
  * `last_active_at` bookkeeping, written at most once a second per row: in a busy conversation
  * every send would otherwise take the same row lock and serialize on PostgreSQL.
  */
-async function touch(ctx: StoreContext, tx: Kysely<Tables>, table: 'contacts' | 'conversations', account: string, id: string, now: number) {
-  const stale = tx
-    .selectFrom(table)
-    .select('seq')
-    .where('account_id', '=', account)
-    .where('id', '=', id)
-    .where((eb) => eb.or([eb('last_active_at', 'is', null), eb('last_active_at', '<', now)]));
-  // Concurrent messages to one conversation would queue on its row lock for this bookkeeping;
-  // on PostgreSQL whoever finds it locked skips it, since the holder writes the same second.
-  await tx
-    .updateTable(table)
-    .set({ last_active_at: now })
-    .where('seq', 'in', ctx.database.skipLocked ? stale.forUpdate().skipLocked() : stale)
-    .execute();
+const touchStatement = (table: 'contacts' | 'conversations', skipLocked: boolean) =>
+  compiled((db) => {
+    const stale = db
+      .selectFrom(table)
+      .select('seq')
+      .where('account_id', '=', slot(0))
+      .where('id', '=', slot(1))
+      .where((eb) => eb.or([eb('last_active_at', 'is', null), eb('last_active_at', '<', slot(2))]));
+    // Concurrent messages to one conversation would queue on its row lock for this bookkeeping;
+    // on PostgreSQL whoever finds it locked skips it, since the holder writes the same second.
+    return db
+      .updateTable(table)
+      .set({ last_active_at: slot(2) })
+      .where('seq', 'in', skipLocked ? stale.forUpdate().skipLocked() : stale);
+  });
+const touches = {
+  contacts: [touchStatement('contacts', false), touchStatement('contacts', true)],
+  conversations: [touchStatement('conversations', false), touchStatement('conversations', true)],
+};
+
+function touch(ctx: StoreContext, tx: Kysely<Tables>, table: 'contacts' | 'conversations', account: string, id: string, now: number) {
+  return touches[table][ctx.database.skipLocked ? 1 : 0]!(tx, account, id, now);
 }
+
+const findConversation = compiled((db) => db.selectFrom('conversations').select('id').where('account_id', '=', slot(0)).where('id', '=', slot(1)));
+const insertMessage = compiled((db) =>
+  db.insertInto('messages').values({
+    id: slot(0),
+    account_id: slot(1),
+    conversation_id: slot(2),
+    contact_id: slot(3),
+    message: slot(4),
+    reactions: '[]',
+    read_at: null,
+    created_at: slot(5),
+    updated_at: slot(5),
+  }),
+);
 
 /** A message in the docs' field order. */
 function toMessage(row: Row<'messages'>, contact: ContactSummary | null, attachments: Attachment[]): Message {
@@ -114,7 +138,7 @@ export function messagesStore(ctx: StoreContext) {
     send(account: string, input: MessageSendParams): Promise<Message> {
       return write(ctx, account, async (scope) => {
         const { tx, now } = scope;
-        const conversation = await tx.selectFrom('conversations').select('id').where('account_id', '=', account).where('id', '=', input.conversation_id).executeTakeFirst();
+        const [conversation] = (await findConversation(tx, account, input.conversation_id)).rows;
         if (!conversation) throw notFound('conversation', input.conversation_id, 'conversation_id');
         const contactId = input.contact_id ?? null;
         let sender: Row<'contacts'> | undefined;
@@ -135,7 +159,7 @@ export function messagesStore(ctx: StoreContext) {
           created_at: now,
           updated_at: now,
         };
-        await tx.insertInto('messages').values(row).execute();
+        await insertMessage(tx, row.id, account, row.conversation_id, contactId, row.message, now);
         await attach(scope, row.id, input.attachments ?? []);
         await touch(ctx, tx, 'conversations', account, input.conversation_id, now);
         // A message without attachments needs no second look at the database.
