@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { AttemptErrorStage } from '@protocol/sdk';
 import type { StoreContext } from './context.js';
+import { compiledPerCount, slot } from './compiled.js';
 import { newId } from './ids.js';
 import { failPending, signingSecrets } from './webhooks.js';
 
@@ -37,6 +38,33 @@ export interface AttemptRecord {
   /** What the policy decided. */
   outcome: { status: 'succeeded' } | { status: 'failed'; disableReason?: string } | { status: 'pending'; dueAt: number; disableReason?: string };
 }
+
+/** Attempts per statement when recording: a handful of statement shapes whatever the batch. */
+const CHUNK = 32;
+const ATTEMPT_COLUMNS = ['id', 'account_id', 'delivery_id', 'webhook_id', 'attempt', 'started_at', 'duration_ms', 'status_code', 'request_headers', 'response_headers', 'response_body', 'error', 'error_stage'] as const;
+const insertAttempts = compiledPerCount(CHUNK, (db, n) =>
+  db.insertInto('attempts').values(Array.from({ length: n }, (_, i) => Object.fromEntries(ATTEMPT_COLUMNS.map((column, c) => [column, slot(i * ATTEMPT_COLUMNS.length + c)])) as never)),
+);
+/** Rows with a raw statement's slots: `(?, ?, cast(? as integer), …)` per row, as `casts` says. */
+const valuesRows = (n: number, casts: Array<string | null>) =>
+  sql.join(Array.from({ length: n }, (_, i) => sql`(${sql.join(casts.map((cast, c) => (cast ? sql`cast(${slot(i * casts.length + c)} as ${sql.raw(cast)})` : sql`${slot(i * casts.length + c)}`)))})`));
+// One UPDATE … FROM (VALUES …) per chunk, the same SQL on both dialects.
+const DELIVERY_STATE = [null, null, null, 'integer', 'bigint', 'bigint'];
+const updateDeliveries = compiledPerCount(CHUNK, (db, n) => ({
+  compile: () =>
+    sql`with v(account_id, id, status, attempt_count, due_at, last_attempt_at) as (values ${valuesRows(n, DELIVERY_STATE)})
+      update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
+        last_attempt_at = v.last_attempt_at, updated_at = ${slot(n * DELIVERY_STATE.length)}
+      from v where deliveries.account_id = v.account_id and deliveries.id = v.id and deliveries.lease_owner = ${slot(n * DELIVERY_STATE.length + 1)}`.compile(db),
+}));
+const WEBHOOK_STATE = [null, null, 'bigint', 'integer', 'bigint'];
+const updateWebhooks = compiledPerCount(CHUNK, (db, n) => ({
+  compile: () =>
+    sql`with v(account_id, id, last_attempt_at, succeeded, first_failure) as (values ${valuesRows(n, WEBHOOK_STATE)})
+      update webhooks set last_attempt_at = v.last_attempt_at,
+        failing_since = case when v.succeeded = 1 then null else coalesce(webhooks.failing_since, v.first_failure) end
+      from v where webhooks.account_id = v.account_id and webhooks.id = v.id`.compile(db),
+}));
 
 /**
  * The worker's side of deliveries: claim due ones under a lease, record attempts in batches,
@@ -125,35 +153,33 @@ export function claimsStore(ctx: StoreContext) {
       const now = ctx.now();
       const disabled: string[] = [];
       await db.transaction().execute(async (tx) => {
-        await tx
-          .insertInto('attempts')
-          .values(
-            records.map((r) => ({
-              id: newId(),
-              account_id: r.delivery.accountId,
-              delivery_id: r.delivery.id,
-              webhook_id: r.delivery.webhookId,
-              attempt: r.delivery.attempt,
-              started_at: r.startedAt,
-              duration_ms: Math.round(r.durationMs),
-              status_code: r.statusCode,
-              request_headers: JSON.stringify(r.requestHeaders),
-              response_headers: r.responseHeaders && JSON.stringify(r.responseHeaders),
-              response_body: r.responseBody,
-              error: r.error,
-              error_stage: r.errorStage,
-            })),
-          )
-          .execute();
-        // One UPDATE … FROM (VALUES …) for the whole batch, the same SQL on both dialects.
-        const rows = records.map(
-          (r) =>
-            sql`(${r.delivery.accountId}, ${r.delivery.id}, ${r.outcome.status}, cast(${r.delivery.attempt} as integer), cast(${r.outcome.status === 'pending' ? r.outcome.dueAt : null} as bigint), cast(${Math.floor(r.startedAt / 1000)} as bigint))`,
-        );
-        await sql`with v(account_id, id, status, attempt_count, due_at, last_attempt_at) as (values ${sql.join(rows)})
-          update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
-            last_attempt_at = v.last_attempt_at, updated_at = ${now}
-          from v where deliveries.account_id = v.account_id and deliveries.id = v.id and deliveries.lease_owner = ${owner}`.execute(tx);
+        // SQLite: in chunks of at most CHUNK, so a handful of statement shapes, each compiled and
+        // prepared once. PostgreSQL: the whole batch at once, since there each statement is a round trip.
+        const size = ctx.database.dialect === 'sqlite' ? CHUNK : records.length;
+        for (let i = 0; i < records.length; i += size) {
+          const chunk = records.slice(i, i + size);
+          await insertAttempts(
+            tx,
+            chunk.length,
+            ...chunk.flatMap((r) => [
+              newId(),
+              r.delivery.accountId,
+              r.delivery.id,
+              r.delivery.webhookId,
+              r.delivery.attempt,
+              r.startedAt,
+              Math.round(r.durationMs),
+              r.statusCode,
+              JSON.stringify(r.requestHeaders),
+              r.responseHeaders && JSON.stringify(r.responseHeaders),
+              r.responseBody,
+              r.error,
+              r.errorStage,
+            ]),
+          );
+          const states = chunk.flatMap((r) => [r.delivery.accountId, r.delivery.id, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]);
+          await updateDeliveries(tx, chunk.length, ...states, now, owner);
+        }
 
         // Per webhook: its latest attempt; a success ends a failure streak; a failure starts one.
         const webhooks = new Map<string, { accountId: string; succeeded: boolean; firstFailure: number; lastAttempt: number; disableReason?: string }>();
@@ -166,13 +192,10 @@ export function claimsStore(ctx: StoreContext) {
           webhooks.set(r.delivery.webhookId, entry);
         }
         const entries = [...webhooks];
-        const states = entries.map(
-          ([id, e]) => sql`(${e.accountId}, ${id}, cast(${Math.floor(e.lastAttempt / 1000)} as bigint), cast(${e.succeeded ? 1 : 0} as integer), cast(${e.succeeded ? null : e.firstFailure} as bigint))`,
-        );
-        await sql`with v(account_id, id, last_attempt_at, succeeded, first_failure) as (values ${sql.join(states)})
-          update webhooks set last_attempt_at = v.last_attempt_at,
-            failing_since = case when v.succeeded = 1 then null else coalesce(webhooks.failing_since, v.first_failure) end
-          from v where webhooks.account_id = v.account_id and webhooks.id = v.id`.execute(tx);
+        for (let i = 0; i < entries.length; i += size) {
+          const chunk = entries.slice(i, i + size);
+          await updateWebhooks(tx, chunk.length, ...chunk.flatMap(([id, e]) => [e.accountId, id, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
+        }
 
         for (const [webhookId, entry] of entries) {
           if (entry.succeeded) continue;
