@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
 import { ConfigError, ENVIRONMENT, loadConfig, type Overrides } from '../config/config.js';
-import { startServer } from '../server.js';
 import { addRemoteCommands } from './remote-commands.js';
-import { createStore, migrate, openDatabase } from '../store/index.js';
+
+// The server and the store are imported only by the commands that use them, so the remote
+// commands (events, webhooks, trigger, listen), which only call the API, start several times faster.
 
 /**
  * `protocol`: one binary whose roles are commands. Flags override the environment; both are
@@ -24,6 +25,7 @@ const databaseOption = () => new Option('--database-url <url>', 'sqlite:<path> o
 
 async function run(options: { port?: string; host?: string; databaseUrl?: string }, roles: { api: boolean; worker: boolean }) {
   const config = configFrom(options);
+  const { startServer } = await import('../server.js');
   const server = await startServer(config, { roles });
   const lines = roles.api
     ? [`Protocol is running at ${server.url}`, `Dashboard: ${server.url}/`, `API: ${server.url}/v1${roles.worker ? '' : ' (no delivery worker in this process)'}`]
@@ -70,6 +72,7 @@ export function buildCli(): Command {
     .description('apply pending database migrations and exit')
     .addOption(databaseOption())
     .action(async (options) => {
+      const { migrate, openDatabase } = await import('../store/index.js');
       const database = openDatabase(configFrom(options).databaseUrl);
       try {
         const applied = await migrate(database);
@@ -86,6 +89,7 @@ export function buildCli(): Command {
     .requiredOption('--name <name>', 'the account name')
     .addOption(databaseOption())
     .action(async (options) => {
+      const { createStore, migrate, openDatabase } = await import('../store/index.js');
       const database = openDatabase(configFrom(options).databaseUrl);
       try {
         await migrate(database);
