@@ -49,7 +49,7 @@ export function createWorker(options: WorkerOptions) {
   // Pools are per origin, but the cap is per webhook: two webhooks on one origin (one hanging)
   // must not share a handful of sockets, so an origin may open as many as the worker sends at once.
   const senderOptions = { timeoutMs: options.deliveryTimeoutMs, allowPrivateUrls: options.allowPrivateUrls, connectionsPerOrigin: concurrency };
-  const sender: Sender | ReturnType<typeof createThreadedSender> =
+  const sender: Sender =
     (options.senderThread ?? true) && !options.lookup ? createThreadedSender(senderOptions) : createSender({ ...senderOptions, lookup: options.lookup });
   const writer = new ResultWriter({ store, owner, logger, disableAfterMs: options.disableAfterMs, onDisabled: (ids) => ids.forEach(dropQueued), onWritten: () => wake() });
 
