@@ -161,7 +161,7 @@ export function claimsStore(ctx: StoreContext) {
           await insertAttempts(
             tx,
             chunk.length,
-            ...chunk.flatMap((r) => [
+            chunk.flatMap((r) => [
               newId(),
               r.delivery.accountId,
               r.delivery.id,
@@ -178,7 +178,7 @@ export function claimsStore(ctx: StoreContext) {
             ]),
           );
           const states = chunk.flatMap((r) => [r.delivery.accountId, r.delivery.id, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]);
-          await updateDeliveries(tx, chunk.length, ...states, now, owner);
+          await updateDeliveries(tx, chunk.length, [...states, now, owner]);
         }
 
         // Per webhook: its latest attempt; a success ends a failure streak; a failure starts one.
@@ -194,7 +194,7 @@ export function claimsStore(ctx: StoreContext) {
         const entries = [...webhooks];
         for (let i = 0; i < entries.length; i += size) {
           const chunk = entries.slice(i, i + size);
-          await updateWebhooks(tx, chunk.length, ...chunk.flatMap(([id, e]) => [e.accountId, id, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
+          await updateWebhooks(tx, chunk.length, chunk.flatMap(([id, e]) => [e.accountId, id, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
         }
 
         for (const [webhookId, entry] of entries) {

@@ -1,15 +1,17 @@
 import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely';
 import type { Tables } from './schema.js';
 
-/** Where the nth argument of each run goes in a query built once. */
+/** Where a value of each run goes in a query built once. */
 class Slot {
-  constructor(readonly index: number) {}
+  constructor(readonly key: string | number) {}
 }
 
-/** A stand-in for the `index`th argument of each run, typed as whatever the builder expects there. */
-export const slot = <T = never>(index: number): T => new Slot(index) as unknown as T;
+/** A stand-in for `values[key]` of each run, typed as whatever the builder expects there. */
+export const slot = <T = never>(key: string | number): T => new Slot(key) as unknown as T;
 
 type Handle = Kysely<Tables>;
+/** A run's values: by name (a row, say), or by position for statements of many rows. */
+type Values = Readonly<Record<string, unknown>> | readonly unknown[];
 
 /**
  * A query that Kysely builds and compiles once per dialect, on first use, and that then runs with
@@ -19,11 +21,11 @@ type Handle = Kysely<Tables>;
  */
 export function compiled<R>(build: (db: Handle) => Compilable<R>) {
   const byDialect = new Map<unknown, CompiledQuery<R>>();
-  return (db: Handle, ...args: unknown[]): Promise<QueryResult<R>> => {
+  return (db: Handle, values: Values): Promise<QueryResult<R>> => {
     const dialect = db.getExecutor().adapter.constructor;
     let query = byDialect.get(dialect);
     if (!query) byDialect.set(dialect, (query = build(db).compile()));
-    const parameters = query.parameters.map((value) => (value instanceof Slot ? args[value.index] : value));
+    const parameters = query.parameters.map((value) => (value instanceof Slot ? (values as Record<string | number, unknown>)[value.key] : value));
     return db.executeQuery<R>({ ...query, parameters });
   };
 }
@@ -34,10 +36,10 @@ export function compiled<R>(build: (db: Handle) => Compilable<R>) {
  */
 export function compiledPerCount<R>(max: number, build: (db: Handle, n: number) => Compilable<R>) {
   const perCount = new Map<number, ReturnType<typeof compiled<R>>>();
-  return (db: Handle, n: number, ...args: unknown[]): Promise<QueryResult<R>> => {
-    if (n > max) return compiled<R>((handle) => build(handle, n))(db, ...args);
+  return (db: Handle, n: number, values: Values): Promise<QueryResult<R>> => {
+    if (n > max) return compiled<R>((handle) => build(handle, n))(db, values);
     let query = perCount.get(n);
     if (!query) perCount.set(n, (query = compiled<R>((handle) => build(handle, n))));
-    return query(db, ...args);
+    return query(db, values);
   };
 }

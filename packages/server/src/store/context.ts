@@ -46,7 +46,7 @@ export interface WriteScope {
   emit<T extends EventType>(type: T, payload: Extract<WebhookEvent, { type: T }>['payload']): Promise<void>;
 }
 
-const insertEvent = compiled((db) => db.insertInto('events').values({ id: slot(0), account_id: slot(1), type: slot(2), body: slot(3), created_at: slot(4) }));
+const insertEvent = compiled((db) => db.insertInto('events').values({ id: slot('id'), account_id: slot('account_id'), type: slot('type'), body: slot('body'), created_at: slot('created_at') }));
 
 export async function write<T>(ctx: StoreContext, account: string, work: (scope: WriteScope) => Promise<T>): Promise<T> {
   const committed: Committed = { events: [], deliveries: 0 };
@@ -63,7 +63,7 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
         const id = newId();
         // The delivery body is serialized once, here, and sent byte-identical on every attempt.
         const body = JSON.stringify({ id, type, payload });
-        await insertEvent(tx, id, account, type, body, now);
+        await insertEvent(tx, { id, account_id: account, type, body, created_at: now });
         committed.events.push({ id, accountId: account, type });
         committed.deliveries += await fanOut(tx, { account, eventId: id, type, now, finalAttempt: ctx.attemptsPerDelivery });
       },

@@ -11,30 +11,29 @@ const subscribed = compiled((db) =>
     .selectFrom('webhook_events')
     .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'webhook_events.account_id').onRef('webhooks.id', '=', 'webhook_events.webhook_id'))
     .select('webhooks.id')
-    .where('webhook_events.account_id', '=', slot(0))
-    .where('webhook_events.type', '=', slot(1))
+    .where('webhook_events.account_id', '=', slot('account'))
+    .where('webhook_events.type', '=', slot('type'))
     .where('webhooks.enabled', '=', 1),
 );
 
-/** Per row: its id and webhook (slots 2i, 2i+1); then what every row shares. */
-const SHARED = ['account_id', 'event_id', 'event_type', 'final_attempt', 'due_at', 'created_at'] as const;
+/** Row i's own values are `id<i>` and `webhook<i>`; the rest every row shares, by column name. */
 const insertDeliveries = compiledPerCount(64, (db, n) =>
   db.insertInto('deliveries').values(
     Array.from({ length: n }, (_, i) => ({
-      id: slot(2 * i),
-      webhook_id: slot(2 * i + 1),
-      account_id: slot(2 * n),
-      event_id: slot(2 * n + 1),
-      event_type: slot(2 * n + 2),
+      id: slot(`id${i}`),
+      webhook_id: slot(`webhook${i}`),
+      account_id: slot('account_id'),
+      event_id: slot('event_id'),
+      event_type: slot('event_type'),
       status: 'pending' as const,
       attempt_count: 0,
-      final_attempt: slot(2 * n + 3),
-      due_at: slot(2 * n + 4),
+      final_attempt: slot('final_attempt'),
+      due_at: slot('due_at'),
       lease_owner: null,
       lease_expires_at: null,
       last_attempt_at: null,
-      created_at: slot(2 * n + 5),
-      updated_at: slot(2 * n + 5),
+      created_at: slot('created_at'),
+      updated_at: slot('created_at'),
     })),
   ),
 );
@@ -48,8 +47,8 @@ export async function fanOut(
   tx: Transaction<Tables>,
   event: { account: string; eventId: string; type: string; now: number; finalAttempt: number },
 ): Promise<number> {
-  const { rows: webhooks } = await subscribed(tx, event.account, event.type);
-  const shared: Record<(typeof SHARED)[number], unknown> = {
+  const { rows: webhooks } = await subscribed(tx, { account: event.account, type: event.type });
+  const shared = {
     account_id: event.account,
     event_id: event.eventId,
     event_type: event.type,
@@ -59,7 +58,8 @@ export async function fanOut(
   };
   for (let i = 0; i < webhooks.length; i += CHUNK) {
     const chunk = webhooks.slice(i, i + CHUNK);
-    await insertDeliveries(tx, chunk.length, ...chunk.flatMap((webhook) => [newId(), webhook.id]), ...SHARED.map((column) => shared[column]));
+    const rows = chunk.flatMap((webhook, j) => [[`id${j}`, newId()], [`webhook${j}`, webhook.id]]);
+    await insertDeliveries(tx, chunk.length, { ...shared, ...Object.fromEntries(rows) });
   }
   return webhooks.length;
 }

@@ -14,48 +14,37 @@ export function reactionsToList(input: ReactionsInput): Reaction[] {
   return Object.entries(input).map(([emoji, usernames]) => ({ [emoji]: usernames }));
 }
 
-/**
- * `last_active_at` bookkeeping, written at most once a second per row: in a busy conversation
- * every send would otherwise take the same row lock and serialize on PostgreSQL.
- */
 const touchStatement = (table: 'contacts' | 'conversations', skipLocked: boolean) =>
   compiled((db) => {
     const stale = db
       .selectFrom(table)
       .select('seq')
-      .where('account_id', '=', slot(0))
-      .where('id', '=', slot(1))
-      .where((eb) => eb.or([eb('last_active_at', 'is', null), eb('last_active_at', '<', slot(2))]));
+      .where('account_id', '=', slot('account'))
+      .where('id', '=', slot('id'))
+      .where((eb) => eb.or([eb('last_active_at', 'is', null), eb('last_active_at', '<', slot('now'))]));
     // Concurrent messages to one conversation would queue on its row lock for this bookkeeping;
     // on PostgreSQL whoever finds it locked skips it, since the holder writes the same second.
     return db
       .updateTable(table)
-      .set({ last_active_at: slot(2) })
+      .set({ last_active_at: slot('now') })
       .where('seq', 'in', skipLocked ? stale.forUpdate().skipLocked() : stale);
   });
 const touches = {
-  contacts: [touchStatement('contacts', false), touchStatement('contacts', true)],
-  conversations: [touchStatement('conversations', false), touchStatement('conversations', true)],
+  contacts: { plain: touchStatement('contacts', false), skipLocked: touchStatement('contacts', true) },
+  conversations: { plain: touchStatement('conversations', false), skipLocked: touchStatement('conversations', true) },
 };
 
+/**
+ * `last_active_at` bookkeeping, written at most once a second per row: in a busy conversation
+ * every send would otherwise take the same row lock and serialize on PostgreSQL.
+ */
 function touch(ctx: StoreContext, tx: Kysely<Tables>, table: 'contacts' | 'conversations', account: string, id: string, now: number) {
-  return touches[table][ctx.database.skipLocked ? 1 : 0]!(tx, account, id, now);
+  return touches[table][ctx.database.skipLocked ? 'skipLocked' : 'plain'](tx, { account, id, now });
 }
 
-const findConversation = compiled((db) => db.selectFrom('conversations').select('id').where('account_id', '=', slot(0)).where('id', '=', slot(1)));
-const insertMessage = compiled((db) =>
-  db.insertInto('messages').values({
-    id: slot(0),
-    account_id: slot(1),
-    conversation_id: slot(2),
-    contact_id: slot(3),
-    message: slot(4),
-    reactions: '[]',
-    read_at: null,
-    created_at: slot(5),
-    updated_at: slot(5),
-  }),
-);
+const findConversation = compiled((db) => db.selectFrom('conversations').select('id').where('account_id', '=', slot('account')).where('id', '=', slot('id')));
+const MESSAGE_COLUMNS = ['id', 'account_id', 'conversation_id', 'contact_id', 'message', 'reactions', 'read_at', 'created_at', 'updated_at'] as const;
+const insertMessage = compiled((db) => db.insertInto('messages').values(Object.fromEntries(MESSAGE_COLUMNS.map((column) => [column, slot(column)])) as never));
 
 /** A message in the docs' field order. */
 function toMessage(row: Row<'messages'>, contact: ContactSummary | null, attachments: Attachment[]): Message {
@@ -138,7 +127,7 @@ export function messagesStore(ctx: StoreContext) {
     send(account: string, input: MessageSendParams): Promise<Message> {
       return write(ctx, account, async (scope) => {
         const { tx, now } = scope;
-        const [conversation] = (await findConversation(tx, account, input.conversation_id)).rows;
+        const [conversation] = (await findConversation(tx, { account, id: input.conversation_id })).rows;
         if (!conversation) throw notFound('conversation', input.conversation_id, 'conversation_id');
         const contactId = input.contact_id ?? null;
         let sender: Row<'contacts'> | undefined;
@@ -159,7 +148,7 @@ export function messagesStore(ctx: StoreContext) {
           created_at: now,
           updated_at: now,
         };
-        await insertMessage(tx, row.id, account, row.conversation_id, contactId, row.message, now);
+        await insertMessage(tx, row);
         await attach(scope, row.id, input.attachments ?? []);
         await touch(ctx, tx, 'conversations', account, input.conversation_id, now);
         // A message without attachments needs no second look at the database.
