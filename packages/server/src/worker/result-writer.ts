@@ -13,6 +13,8 @@ const LINGER_MS = 10;
  */
 export class ResultWriter {
   private buffer: AttemptRecord[] = [];
+  /** Results in the transaction being written: not yet durable either. */
+  private inWrite = 0;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private stopped = true;
@@ -21,9 +23,9 @@ export class ResultWriter {
     private readonly options: { store: Store; owner: string; logger: Logger; disableAfterMs: number; onDisabled: (webhookIds: string[]) => void; onWritten: () => void },
   ) {}
 
-  /** Results waiting to be written. */
+  /** Results not yet written: waiting, or in the transaction being written. */
   get backlog(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.inWrite;
   }
 
   start() {
@@ -56,8 +58,9 @@ export class ResultWriter {
     const next = previous.then(async () => {
       while (this.buffer.length > 0) {
         const batch = this.buffer.splice(0, BATCH);
+        this.inWrite = batch.length;
         try {
-          const { disabled } = await this.options.store.claims.record(this.options.owner, batch, { disableAfterMs: this.options.disableAfterMs });
+          const { disabled } = await this.options.store.claims.record(this.options.owner, batch, { disableAfterMs: this.options.disableAfterMs }).finally(() => (this.inWrite = 0));
           if (disabled.length > 0) {
             this.options.logger.warn({ webhooks: disabled }, 'webhooks disabled');
             this.options.onDisabled(disabled);

@@ -154,12 +154,15 @@ export function createWorker(options: WorkerOptions) {
   }
 
   async function claimOnce(): Promise<boolean> {
-    // Results not yet written count against the room too: memory stays bounded when the database is slow.
-    const room = Math.min(concurrency - heldCount - writer.backlog, batchSize);
-    if (room <= 0) {
-      writer.hurry(); // results waiting to be written are what holds the room: write them now
+    // Results not yet written have their own bound (memory stays bounded when the database is
+    // slow) rather than a share of the sending room: counting them there kept sending idle for
+    // each batch's linger, ~13% of SQLite throughput.
+    if (writer.backlog >= concurrency) {
+      writer.hurry(); // unwritten results are what holds the worker: write them now
       return false;
     }
+    const room = Math.min(concurrency - heldCount, batchSize);
+    if (room <= 0) return false;
     const saturated = [...held].filter(([id, entry]) => entry.started.size + entry.queue.length >= slotsOf(id, entry)).map(([id]) => id);
     const claimed = await store.claims.claim(owner, { limit: room, leaseMs, exclude: saturated });
     const disabled = claimed.filter((d) => !d.webhookEnabled);
