@@ -1,9 +1,11 @@
 // Fan-out and claiming, conformance on both databases.
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
-import { testDatabases } from '../test-support/databases.js';
+import { postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { openStore, type StoreFixture } from '../test-support/store.js';
 import type { AttemptRecord, ClaimedDelivery } from './index.js';
+import { BEGIN_PINNED, leasePostgres } from './lease.js';
 
 const record = (delivery: ClaimedDelivery, outcome: AttemptRecord['outcome'], statusCode = 200): AttemptRecord => ({
   delivery,
@@ -120,6 +122,30 @@ for (const target of await testDatabases()) {
       assert.equal(detail.attempt_count, 1);
     });
 
+    test("a failure starts a webhook's failure streak, later failures keep its start, a success ends it, all within one second", async () => {
+      await drain();
+      const webhook = await fx.store.webhooks.create(account, { name: 'streak', url: 'https://example.com/streak', events: ['group.updated'] });
+      const group = await fx.store.groups.create(account, { name: 'streak' });
+      const state = () => fx.store.database.db.selectFrom('webhooks').select(['failing_since', 'last_attempt_at']).where('id', '=', webhook.id).executeTakeFirstOrThrow();
+      const attempt = async (outcome: AttemptRecord['outcome'], startedAt: number) => {
+        await fx.store.groups.update(account, group.id, { name: `n${startedAt}` });
+        const claimed = (await fx.store.claims.claim('streak', { limit: 100, leaseMs: 60_000 })).filter((d) => d.webhookId === webhook.id);
+        assert.equal(claimed.length, 1);
+        await fx.store.claims.record('streak', [{ ...record(claimed[0]!, outcome, 500), startedAt }], { disableAfterMs: 1e9 });
+      };
+      const second = Math.floor(Date.now() / 1000) * 1000; // every attempt in the same second
+      await attempt({ status: 'failed' }, second + 100);
+      assert.deepEqual(await state(), { failing_since: second + 100, last_attempt_at: second / 1000 });
+      await attempt({ status: 'failed' }, second + 200);
+      assert.equal((await state()).failing_since, second + 100, 'the streak keeps its first failure');
+      await attempt({ status: 'succeeded' }, second + 300);
+      assert.deepEqual(await state(), { failing_since: null, last_attempt_at: second / 1000 }, 'a success ends the streak, though nothing else changed');
+      await attempt({ status: 'failed' }, second + 400);
+      assert.equal((await state()).failing_since, second + 400, 'a new streak starts');
+      await attempt({ status: 'succeeded' }, second + 1500);
+      assert.deepEqual(await state(), { failing_since: null, last_attempt_at: second / 1000 + 1 });
+    });
+
     test('a commit that queues deliveries notifies listeners in other processes; a rollback does not', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
       let notified = 0;
       const unlisten = await fx.store.database.listenForDeliveries!(() => notified++);
@@ -139,3 +165,32 @@ for (const target of await testDatabases()) {
     });
   });
 }
+
+const postgres = await postgresDatabase();
+describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreachable' }, () => {
+  test('a claim walks the due index in order however stale the statistics, not every due row', async () => {
+    const fx = await openStore(postgres!);
+    try {
+      const { db } = fx.store.database;
+      // Statistics from when nothing was pending (a fresh install), then a backlog autovacuum has not seen yet.
+      await sql`alter table deliveries set (autovacuum_enabled = false)`.execute(db);
+      await sql`analyze deliveries`.execute(db);
+      await sql`insert into deliveries (id, account_id, event_id, event_type, webhook_id, status, attempt_count, final_attempt, due_at, created_at, updated_at)
+        select 'backlog' || g, 'a', 'e', 'contact.created', 'w', 'pending', 0, 1, g, 0, 0 from generate_series(1, 5000) g`.execute(db);
+      const plan = (pinned: boolean) =>
+        db.connection().execute(async (connection) => {
+          await sql.raw(pinned ? BEGIN_PINNED : 'begin').execute(connection);
+          const query = leasePostgres.query(connection, { owner: 'plan', until: Date.now() + 60_000, now: Date.now(), limit: 64, exclude: [] });
+          const { rows } = await connection.executeQuery<{ 'QUERY PLAN': string }>({ ...query, sql: `explain ${query.sql}` });
+          await sql.raw('rollback').execute(connection);
+          return rows.map((row) => row['QUERY PLAN']).join('\n');
+        });
+      assert.match(await plan(false), /Bitmap Index Scan on deliveries_due/, 'left to the stale statistics, the planner reads every due row, then sorts');
+      const pinned = await plan(true);
+      assert.match(pinned, /Index Scan using deliveries_due/);
+      assert.doesNotMatch(pinned, /Bitmap/);
+    } finally {
+      await fx.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { AttemptErrorStage } from '@protocol/sdk';
 import type { StoreContext } from './context.js';
 import { compiledPerCount, slot } from './compiled.js';
+import { leaseDue } from './lease.js';
 import { newId } from './ids.js';
 import { failPending, signingSecrets } from './webhooks.js';
 
@@ -63,7 +64,12 @@ const updateWebhooks = compiledPerCount(CHUNK, (db, n) => ({
     sql`with v(account_id, id, last_attempt_at, succeeded, first_failure) as (values ${valuesRows(n, WEBHOOK_STATE)})
       update webhooks set last_attempt_at = v.last_attempt_at,
         failing_since = case when v.succeeded = 1 then null else coalesce(webhooks.failing_since, v.first_failure) end
-      from v where webhooks.account_id = v.account_id and webhooks.id = v.id`.compile(db),
+      from v where webhooks.account_id = v.account_id and webhooks.id = v.id
+        -- Only rows that change: most batches repeat the last second's state of busy webhooks, and
+        -- an unchanged row needs no new version (PostgreSQL) nor a lock that other workers wait on.
+        and (coalesce(webhooks.last_attempt_at, -1) <> v.last_attempt_at
+          or (v.succeeded = 1 and webhooks.failing_since is not null)
+          or (v.succeeded = 0 and webhooks.failing_since is null))`.compile(db),
 }));
 
 /**
@@ -76,57 +82,16 @@ export function claimsStore(ctx: StoreContext) {
   return {
     /**
      * Leases up to `limit` due deliveries, oldest due first, skipping webhooks the worker has no
-     * room for. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets workers claim disjoint rows at once.
+     * room for (lease.ts). On PostgreSQL `FOR UPDATE SKIP LOCKED` lets workers claim disjoint rows at once.
      */
     async claim(owner: string, options: { limit: number; leaseMs: number; exclude?: string[] }): Promise<ClaimedDelivery[]> {
       const nowMs = Date.now();
       // Each claim's lease ends at a distinct millisecond, which then names exactly its rows
       // (two claims by one owner within a millisecond would otherwise share it).
       const leaseUntil = Math.max(nowMs + options.leaseMs, (lastLease.get(owner) ?? 0) + 1);
-      let due = db
-        .selectFrom('deliveries')
-        .select('seq')
-        .where('status', '=', 'pending')
-        .where('due_at', '<=', nowMs)
-        .orderBy('due_at')
-        .limit(options.limit);
-      if (options.exclude?.length) due = due.where('webhook_id', 'not in', options.exclude);
-      if (ctx.database.skipLocked) due = due.forUpdate().skipLocked();
-      const leased = await db
-        .updateTable('deliveries')
-        // The lease also moves `due_at` to its expiry (a visibility timeout): a held delivery is
-        // not due, so claims scan only claimable rows however many are in flight, and a crashed
-        // worker's deliveries fall due again exactly when their leases run out.
-        .set({ lease_owner: owner, lease_expires_at: leaseUntil, due_at: leaseUntil })
-        .where('seq', 'in', due)
-        .executeTakeFirst();
-      if (Number(leased.numUpdatedRows) === 0) return [];
+      const rows = await leaseDue(ctx.database, { owner, until: leaseUntil, now: nowMs, limit: options.limit, exclude: options.exclude ?? [] });
+      if (rows.length === 0) return [];
       lastLease.set(owner, leaseUntil);
-      // One statement shape whatever the batch size (no IN list), so PostgreSQL plans it once.
-      const rows = await db
-        .selectFrom('deliveries')
-        .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.id', '=', 'deliveries.event_id'))
-        .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.id', '=', 'deliveries.webhook_id'))
-        .select([
-          'deliveries.id',
-          'deliveries.account_id',
-          'deliveries.event_id',
-          'deliveries.event_type',
-          'deliveries.webhook_id',
-          'deliveries.attempt_count',
-          'deliveries.final_attempt',
-          'events.body',
-          'webhooks.url',
-          'webhooks.enabled',
-          'webhooks.secret',
-          'webhooks.previous_secret',
-          'webhooks.previous_secret_expires_at',
-        ])
-        .where('deliveries.status', '=', 'pending')
-        .where('deliveries.due_at', '=', leaseUntil)
-        .where('deliveries.lease_owner', '=', owner)
-        .orderBy('deliveries.seq')
-        .execute();
       const nowSeconds = Math.floor(nowMs / 1000);
       return rows.map((row) => ({
         id: row.id,

@@ -21,13 +21,15 @@ type Values = Readonly<Record<string, unknown>> | readonly unknown[];
  */
 export function compiled<R>(build: (db: Handle) => Compilable<R>) {
   const byDialect = new Map<unknown, CompiledQuery<R>>();
-  return (db: Handle, values: Values): Promise<QueryResult<R>> => {
+  /** The statement for `db`'s dialect with this run's values in its slots. */
+  const query = (db: Handle, values: Values): CompiledQuery<R> => {
     const dialect = db.getExecutor().adapter.constructor;
-    let query = byDialect.get(dialect);
-    if (!query) byDialect.set(dialect, (query = build(db).compile()));
-    const parameters = query.parameters.map((value) => (value instanceof Slot ? (values as Record<string | number, unknown>)[value.key] : value));
-    return db.executeQuery<R>({ ...query, parameters });
+    let built = byDialect.get(dialect);
+    if (!built) byDialect.set(dialect, (built = build(db).compile()));
+    const parameters = built.parameters.map((value) => (value instanceof Slot ? (values as Record<string | number, unknown>)[value.key] : value));
+    return { ...built, parameters };
   };
+  return Object.assign((db: Handle, values: Values): Promise<QueryResult<R>> => db.executeQuery<R>(query(db, values)), { query });
 }
 
 /**
