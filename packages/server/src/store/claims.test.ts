@@ -169,7 +169,7 @@ for (const target of await testDatabases()) {
 const postgres = await postgresDatabase();
 describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreachable' }, () => {
   test('a claim walks the due index in order however stale the statistics, not every due row', async () => {
-    const fx = await openStore(postgres!);
+    const fx = await openStore((await postgresDatabase())!); // its own schema: close() drops it
     try {
       const { db } = fx.store.database;
       // Statistics from when nothing was pending (a fresh install), then a backlog autovacuum has not seen yet.
@@ -189,6 +189,24 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
       const pinned = await plan(true);
       assert.match(pinned, /Index Scan using deliveries_due/);
       assert.doesNotMatch(pinned, /Bitmap/);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  test('a claim that fails rolls its transaction back: nothing is leased and the connection serves the next claim', async () => {
+    const fx = await openStore((await postgresDatabase())!); // its own schema: close() drops it
+    try {
+      const account = (await fx.store.accounts.create('Broken')).account.id;
+      await fx.store.webhooks.create(account, { name: 'w', url: 'https://example.com/w', events: ['contact.created'] });
+      await fx.store.contacts.create(account, { username: 'broken', phone_number: '1' });
+      const { db } = fx.store.database;
+      await sql`alter table webhooks rename column url to moved`.execute(db);
+      await assert.rejects(fx.store.claims.claim('w', { limit: 10, leaseMs: 60_000 }), /url/);
+      await sql`alter table webhooks rename column moved to url`.execute(db);
+      for (let i = 0; i < 3; i++) assert.equal((await fx.store.claims.queueStats()).due, 1, 'still due, and the connection is not stuck in a failed transaction');
+      const claimed = await fx.store.claims.claim('w', { limit: 10, leaseMs: 60_000 });
+      assert.equal(claimed.length, 1);
     } finally {
       await fx.close();
     }

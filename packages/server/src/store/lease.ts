@@ -1,24 +1,13 @@
 import { sql, type Kysely } from 'kysely';
-import type { Tables } from './schema.js';
+import type { Row, Tables } from './schema.js';
 import { compiled, slot } from './compiled.js';
 import type { Database } from './database.js';
 
+const COLUMNS = ['id', 'account_id', 'event_id', 'event_type', 'webhook_id', 'attempt_count', 'final_attempt'] as const;
+const WEBHOOK_COLUMNS = ['url', 'enabled', 'secret', 'previous_secret', 'previous_secret_expires_at'] as const;
+
 /** A leased delivery's row, joined with its event's body and its webhook's URL and secrets. */
-export interface LeasedRow {
-  id: string;
-  account_id: string;
-  event_id: string;
-  event_type: string;
-  webhook_id: string;
-  attempt_count: number;
-  final_attempt: number;
-  body: string;
-  url: string;
-  enabled: number;
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_expires_at: number | null;
-}
+export type LeasedRow = Pick<Row<'deliveries'>, (typeof COLUMNS)[number]> & Pick<Row<'events'>, 'body'> & Pick<Row<'webhooks'>, (typeof WEBHOOK_COLUMNS)[number]>;
 
 // A type, not an interface: it is passed as a record of slot values.
 export type LeaseParams = {
@@ -30,8 +19,6 @@ export type LeaseParams = {
   /** Webhooks the worker has no room for. */
   exclude: string[];
 };
-
-const COLUMNS = ['id', 'account_id', 'event_id', 'event_type', 'webhook_id', 'attempt_count', 'final_attempt'] as const;
 
 /**
  * SQLite: two statements, one shape each whatever the batch or the exclusions (those go in as a
@@ -57,7 +44,7 @@ const leasedSqlite = compiled((db) =>
     .selectFrom('deliveries')
     .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.id', '=', 'deliveries.event_id'))
     .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.id', '=', 'deliveries.webhook_id'))
-    .select([...COLUMNS.map((c) => `deliveries.${c}` as const), 'events.body', 'webhooks.url', 'webhooks.enabled', 'webhooks.secret', 'webhooks.previous_secret', 'webhooks.previous_secret_expires_at'])
+    .select([...COLUMNS.map((c) => `deliveries.${c}` as const), 'events.body', ...WEBHOOK_COLUMNS.map((c) => `webhooks.${c}` as const)])
     .where('deliveries.status', '=', 'pending')
     .where('deliveries.due_at', '=', slot('until'))
     .where('deliveries.lease_owner', '=', slot('owner'))
@@ -79,7 +66,7 @@ export const leasePostgres = compiled((db) => ({
         from due where deliveries.seq = due.seq
         returning ${sql.join(COLUMNS.map((c) => sql.ref(`deliveries.${c}`)))}, deliveries.seq
       )
-      select ${sql.join(COLUMNS.map((c) => sql.ref(`leased.${c}`)))}, events.body, webhooks.url, webhooks.enabled, webhooks.secret, webhooks.previous_secret, webhooks.previous_secret_expires_at
+      select ${sql.join(COLUMNS.map((c) => sql.ref(`leased.${c}`)))}, events.body, ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(`webhooks.${c}`)))}
       from leased
       join events on events.account_id = leased.account_id and events.id = leased.event_id
       join webhooks on webhooks.account_id = leased.account_id and webhooks.id = leased.webhook_id
@@ -104,7 +91,7 @@ export async function leaseDue(database: Database, params: LeaseParams): Promise
   if (database.dialect === 'sqlite') {
     const leased = await leaseSqlite(db, { ...params, exclude: JSON.stringify(params.exclude) });
     if (Number(leased.numAffectedRows) === 0) return [];
-    return (await leasedSqlite(db, params)).rows as LeasedRow[];
+    return (await leasedSqlite(db, params)).rows;
   }
   return db.connection().execute(async (connection: Kysely<Tables>) => {
     await sql.raw(BEGIN_PINNED).execute(connection);
