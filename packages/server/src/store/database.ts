@@ -12,7 +12,11 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Database {
   db: Kysely<Tables>;
   dialect: DialectName;
-  /** `FOR UPDATE SKIP LOCKED`: concurrent workers claim disjoint rows without waiting. SQLite has one writer at a time and needs none. */
+  /**
+   * `FOR UPDATE SKIP LOCKED`: concurrent transactions pass over a locked row instead of waiting
+   * (the `last_active_at` touch; claims carry their own per dialect, lease.ts). SQLite has one
+   * writer at a time and needs none.
+   */
   skipLocked: boolean;
   /** Called inside a transaction that created deliveries, to wake workers in other processes on commit. */
   notifyDeliveries(tx: Kysely<Tables>): Promise<void>;

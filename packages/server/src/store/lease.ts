@@ -79,6 +79,10 @@ export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off';
 /**
  * Leases up to `limit` due deliveries, oldest due first, and returns them ready to send.
  *
+ * The lease also moves `due_at` to its expiry (a visibility timeout): a held delivery is not
+ * due, so claims scan only claimable rows however many are in flight, and a crashed worker's
+ * deliveries fall due again exactly when their leases run out.
+ *
  * On PostgreSQL the pick must walk the partial `deliveries_due` index in order and stop at
  * `limit`. With statistics from when few deliveries were pending (a backlog builds faster than
  * autovacuum re-analyzes), the planner chose a bitmap scan of every due row plus a sort
