@@ -3,6 +3,7 @@ import type { AttemptErrorStage } from '@protocol/sdk';
 import type { StoreContext } from './context.js';
 import { compiledPerCount, slot } from './compiled.js';
 import { leaseDue } from './lease.js';
+import { status } from './status.js';
 import { newId } from './ids.js';
 import { failPending, signingSecrets } from './webhooks.js';
 
@@ -203,7 +204,7 @@ export function claimsStore(ctx: StoreContext) {
           .where('account_id', '=', d.accountId)
           .where('id', '=', d.id)
           .where('lease_owner', '=', owner)
-          .where('status', '=', 'pending')
+          .where('status', '=', status('pending'))
           .execute();
       }
     },
@@ -213,7 +214,7 @@ export function claimsStore(ctx: StoreContext) {
       const row = await db
         .selectFrom('deliveries')
         .select('due_at')
-        .where('status', '=', 'pending')
+        .where('status', '=', status('pending'))
         .orderBy('due_at')
         .limit(1)
         .executeTakeFirst();
@@ -226,7 +227,7 @@ export function claimsStore(ctx: StoreContext) {
       const row = await db
         .selectFrom('deliveries')
         .select((eb) => [eb.fn.countAll<number>().as('due'), eb.fn.min('due_at').as('oldest')])
-        .where('status', '=', 'pending')
+        .where('status', '=', status('pending'))
         .where('due_at', '<=', nowMs)
         .executeTakeFirst();
       const oldest = row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);

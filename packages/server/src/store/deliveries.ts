@@ -1,9 +1,11 @@
+import type { Kysely } from 'kysely';
 import { EVENT_TYPES, type Delivery, type DeliveryAttempt, type DeliveryDetail, type DeliveryListParams, type EventType, type Page, type WebhookEvent } from '@protocol/sdk';
 import { ProtocolError, notFound } from '../errors.js';
 import type { StoreContext } from './context.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
-import type { Row } from './schema.js';
+import { status } from './status.js';
+import type { DeliveryStatus, Row, Tables } from './schema.js';
 
 export function toDelivery(row: Row<'deliveries'>): Delivery {
   return {
@@ -36,6 +38,12 @@ function toAttempt(row: Row<'attempts'>): DeliveryAttempt {
   };
 }
 
+/** A webhook's deliveries, of one status if given: failed ones through their own index (migration 005), the others newest first through the webhook's. */
+export function webhookDeliveries(db: Kysely<Tables>, account: string, webhookId: string, only?: DeliveryStatus) {
+  const query = db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('webhook_id', '=', webhookId);
+  return only === undefined ? query : query.where('status', '=', status(only));
+}
+
 /** The API's side of deliveries: read them, and ask for more attempts. */
 export function deliveriesStore(ctx: StoreContext) {
   const requireWebhook = async (account: string, id: string) => {
@@ -51,9 +59,7 @@ export function deliveriesStore(ctx: StoreContext) {
   return {
     async list(account: string, webhookId: string, params: DeliveryListParams): Promise<Page<Delivery>> {
       await requireWebhook(account, webhookId);
-      let query = ctx.db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('webhook_id', '=', webhookId);
-      if (params.status !== undefined) query = query.where('status', '=', params.status);
-      const page = await paginate(ctx.db, 'deliveries', account, params, query);
+      const page = await paginate(ctx.db, 'deliveries', account, params, webhookDeliveries(ctx.db, account, webhookId, params.status));
       return { has_more: page.has_more, data: page.data.map(toDelivery) };
     },
 
@@ -95,7 +101,7 @@ export function deliveriesStore(ctx: StoreContext) {
         .set((eb) => ({ status: 'pending', final_attempt: eb('attempt_count', '+', 1), due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: ctx.now() }))
         .where('account_id', '=', account)
         .where('webhook_id', '=', webhookId)
-        .where('status', '=', 'failed')
+        .where('status', '=', status('failed'))
         .where('created_at', '>=', since)
         .executeTakeFirst();
       const recovered = Number(result.numUpdatedRows);

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Row, Tables } from './schema.js';
 import { compiled, slot } from './compiled.js';
 import type { Database } from './database.js';
+import { status } from './status.js';
 
 const COLUMNS = ['id', 'account_id', 'event_id', 'event_type', 'webhook_id', 'attempt_count', 'final_attempt'] as const;
 const WEBHOOK_COLUMNS = ['url', 'enabled', 'secret', 'previous_secret', 'previous_secret_expires_at'] as const;
@@ -32,7 +33,7 @@ const leaseSqlite = compiled((db) =>
       eb
         .selectFrom('deliveries')
         .select('seq')
-        .where('status', '=', 'pending')
+        .where('status', '=', status('pending'))
         .where('due_at', '<=', slot('now'))
         .where('webhook_id', 'not in', sql<string>`(select value from json_each(${slot('exclude')}))`)
         .orderBy('due_at')
@@ -45,7 +46,7 @@ const leasedSqlite = compiled((db) =>
     .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.id', '=', 'deliveries.event_id'))
     .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.id', '=', 'deliveries.webhook_id'))
     .select([...COLUMNS.map((c) => `deliveries.${c}` as const), 'events.body', ...WEBHOOK_COLUMNS.map((c) => `webhooks.${c}` as const)])
-    .where('deliveries.status', '=', 'pending')
+    .where('deliveries.status', '=', status('pending'))
     .where('deliveries.due_at', '=', slot('until'))
     .where('deliveries.lease_owner', '=', slot('owner'))
     .orderBy('deliveries.seq'),

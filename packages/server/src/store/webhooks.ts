@@ -4,6 +4,7 @@ import { notFound } from '../errors.js';
 import type { StoreContext } from './context.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
+import { status } from './status.js';
 import type { Row } from './schema.js';
 
 /** How long the old secret keeps signing after a rotation. */
@@ -63,7 +64,7 @@ export function webhooksStore(ctx: StoreContext) {
           .select((eb) => ['webhook_id', 'status', eb.fn.countAll<number>().as('n')])
           .where('account_id', '=', account)
           .where('webhook_id', 'in', rows.map((r) => r.id))
-          .where('status', 'in', ['succeeded', 'failed'])
+          .where('status', 'in', [status('succeeded'), status('failed')])
           .where('updated_at', '>=', ctx.now() - 86_400)
           .groupBy(['webhook_id', 'status'])
           .execute()
@@ -185,6 +186,6 @@ export async function failPending(tx: StoreContext['db'], account: string, webho
     .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: now })
     .where('account_id', '=', account)
     .where('webhook_id', '=', webhookId)
-    .where('status', '=', 'pending')
+    .where('status', '=', status('pending'))
     .execute();
 }

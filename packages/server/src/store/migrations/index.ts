@@ -5,6 +5,7 @@ import * as initial from './001-initial.js';
 import * as webhooks from './002-webhooks.js';
 import * as sessions from './003-sessions.js';
 import * as operations from './004-operations.js';
+import * as failedIndex from './005-failed-deliveries-index.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
@@ -17,6 +18,7 @@ const MIGRATIONS = [
   ['002-webhooks', webhooks],
   ['003-sessions', sessions],
   ['004-operations', operations],
+  ['005-failed-deliveries-index', failedIndex],
 ] as const;
 
 export async function migrate(database: Database): Promise<string[]> {

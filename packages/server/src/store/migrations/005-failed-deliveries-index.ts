@@ -1,0 +1,21 @@
+import { sql, type Kysely } from 'kysely';
+
+/**
+ * The per-webhook status index becomes an index of failed deliveries only.
+ *
+ * `(account_id, webhook_id, status, seq)` moved an entry on every status change: each batch of
+ * results rewrote a page of it per webhook, two thirds of the pages a batch of 64 successes
+ * wrote (34 WAL frames → 10), and PostgreSQL added an entry to it on every lease and result.
+ * Failed deliveries are the ones looked up by status (the dashboard's "failed" filter,
+ * `recover`), they are few, and an entry is written only when a delivery fails for good.
+ * Pending and succeeded lists read the webhook's deliveries newest first (`deliveries_webhook`).
+ */
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.dropIndex('deliveries_webhook_status').execute();
+  await db.schema
+    .createIndex('deliveries_failed')
+    .on('deliveries')
+    .columns(['account_id', 'webhook_id', 'seq'])
+    .where(sql<boolean>`status = 'failed'`)
+    .execute();
+}
