@@ -4,7 +4,7 @@ import { ProtocolError, notFound } from '../errors.js';
 import type { StoreContext } from './context.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
-import { status } from './status.js';
+import { oldestPending, status } from './status.js';
 import type { DeliveryStatus, Row, Tables } from './schema.js';
 
 export function toDelivery(row: Row<'deliveries'>): Delivery {
@@ -38,10 +38,16 @@ function toAttempt(row: Row<'attempts'>): DeliveryAttempt {
   };
 }
 
-/** A webhook's deliveries, of one status if given: failed ones through their own index (migration 005), the others newest first through the webhook's. */
+/**
+ * A webhook's deliveries, of one status if given: failed ones through their own index (migration
+ * 005), the others newest first through the webhook's; pending ones no older than the oldest
+ * pending delivery, so a healthy webhook's history is not read to find none.
+ */
 export function webhookDeliveries(db: Kysely<Tables>, account: string, webhookId: string, only?: DeliveryStatus) {
   const query = db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('webhook_id', '=', webhookId);
-  return only === undefined ? query : query.where('status', '=', status(only));
+  if (only === undefined) return query;
+  const ofStatus = query.where('status', '=', status(only));
+  return only === 'pending' ? ofStatus.where('seq', '>=', oldestPending(db)) : ofStatus;
 }
 
 /** The API's side of deliveries: read them, and ask for more attempts. */

@@ -31,6 +31,8 @@ for (const target of await testDatabases()) {
     let neighbour: string;
     /** The hook's six deliveries, oldest first: 2 succeeded, 2 failed, 1 waiting for a retry, 1 in flight. */
     let ids: string[];
+    /** Deliveries still leased, to be settled by the last test: owner → claimed. */
+    const leased: Array<[string, ClaimedDelivery]> = [];
     before(async () => {
       fx = await openStore(target);
       account = (await fx.store.accounts.create('Statuses')).account.id;
@@ -51,6 +53,7 @@ for (const target of await testDatabases()) {
         { status: 'pending', dueAt: Date.now() + 3_600_000 },
         undefined, // still in flight: pending, leased
       ];
+      leased.push(['o', mine[5]!]);
       const records = mine.flatMap((d, i) => (outcomes[i] ? [record(d, outcomes[i]!)] : []));
       records.push(...claimed.filter((d) => d.webhookId === neighbour).map((d) => record(d, { status: 'succeeded' })));
       await fx.store.claims.record('o', records, { disableAfterMs: 1e9 });
@@ -81,13 +84,15 @@ for (const target of await testDatabases()) {
       assert.deepEqual(await listed('pending'), [ids[5], ids[4], ids[3], ids[2]]);
       assert.deepEqual(await listed('succeeded'), [ids[1], ids[0]]);
       const due = await fx.store.claims.claim('p', { limit: 100, leaseMs: 60_000 });
+      leased.push(...due.map((d) => ['p', d] as [string, ClaimedDelivery]));
       assert.deepEqual(due.map((d) => d.id).sort(), [ids[2], ids[3]].sort(), 'the recovered two are due now; the retry and the one in flight are not');
     });
 
-    test('the failed filter reads the failed-deliveries index', async () => {
+    /** The plan of a webhook's deliveries of one status, as the list runs it. */
+    const planOf = async (only: 'pending' | 'failed') => {
       const { db } = fx.store.database;
-      const query = webhookDeliveries(db, account, hook, 'failed').orderBy('seq', 'desc').limit(11).compile();
-      const plan = await db.connection().execute(async (connection) => {
+      const query = webhookDeliveries(db, account, hook, only).orderBy('seq', 'desc').limit(11).compile();
+      return db.connection().execute(async (connection) => {
         if (target.name === 'sqlite') {
           const { rows } = await connection.executeQuery<{ detail: string }>({ ...query, sql: `explain query plan ${query.sql}` });
           return rows.map((row) => row.detail).join('\n');
@@ -102,7 +107,31 @@ for (const target of await testDatabases()) {
           await sql`rollback`.execute(connection);
         }
       });
-      assert.match(plan, /deliveries_failed/);
+    };
+
+    test('the failed filter reads the failed-deliveries index', async () => {
+      assert.match(await planOf('failed'), /deliveries_failed/);
+    });
+
+    test("the pending filter reads the webhook's deliveries only from the oldest pending one on, found in the due index", async () => {
+      const plan = await planOf('pending');
+      assert.match(plan, /deliveries_due/, plan);
+      assert.match(plan, target.name === 'sqlite' ? /deliveries_webhook \(account_id=\? AND webhook_id=\? AND seq>\?\)/ : /Index Cond: .*seq >= /, plan);
+    });
+
+    test('with nothing pending anywhere, the pending filter finds nothing and disabling fails nothing', async () => {
+      for (const [owner, delivery] of leased) await fx.store.claims.record(owner, [record(delivery, { status: 'succeeded' })], { disableAfterMs: 1e9 });
+      await fx.store.deliveries.retry(account, ids[4]!); // the one waiting an hour for its retry: due now
+      const [last] = await fx.store.claims.claim('q', { limit: 100, leaseMs: 60_000 });
+      assert.equal(last?.id, ids[4]);
+      await fx.store.claims.record('q', [record(last!, { status: 'succeeded' })], { disableAfterMs: 1e9 });
+      assert.deepEqual(await fx.store.claims.queueStats(), { due: 0, oldestDueAgeSeconds: 0 });
+      assert.deepEqual(await listed('pending'), []);
+      assert.deepEqual(await listed('pending', neighbour), []);
+      assert.equal((await listed('succeeded')).length, 6);
+      await fx.store.webhooks.update(account, hook, { enabled: false });
+      assert.deepEqual(await listed('failed'), [], 'nothing was pending, so disabling failed nothing');
+      assert.equal((await listed('succeeded')).length, 6);
     });
   });
 }

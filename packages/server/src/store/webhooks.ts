@@ -4,7 +4,7 @@ import { notFound } from '../errors.js';
 import type { StoreContext } from './context.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
-import { status } from './status.js';
+import { oldestPending, status } from './status.js';
 import type { Row } from './schema.js';
 
 /** How long the old secret keeps signing after a rotation. */
@@ -187,5 +187,6 @@ export async function failPending(tx: StoreContext['db'], account: string, webho
     .where('account_id', '=', account)
     .where('webhook_id', '=', webhookId)
     .where('status', '=', status('pending'))
+    .where('seq', '>=', oldestPending(tx)) // its history is not read: see oldestPending
     .execute();
 }

@@ -7,8 +7,9 @@ import { sql, type Kysely } from 'kysely';
  * results rewrote a page of it per webhook, two thirds of the pages a batch of 64 successes
  * wrote (34 WAL frames → 10), and PostgreSQL added an entry to it on every lease and result.
  * Failed deliveries are the ones looked up by status (the dashboard's "failed" filter,
- * `recover`), they are few, and an entry is written only when a delivery fails for good.
- * Pending and succeeded lists read the webhook's deliveries newest first (`deliveries_webhook`).
+ * `recover`), and an entry is written only when a delivery fails for good. A webhook's pending
+ * deliveries are read newest first through `deliveries_webhook`, back to the oldest pending
+ * delivery only (`oldestPending`, status.ts); succeeded ones, most of any history, the same way.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('deliveries_webhook_status').execute();
