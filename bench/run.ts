@@ -293,7 +293,8 @@ if (!only || only.includes('backlog')) {
 
 receiver.kill();
 // Only a full run is a result worth keeping; smoke and --only runs go to files git ignores.
-const file = path.join(fileURLToPath(new URL('./results/', import.meta.url)), quick ? 'smoke.md' : only ? 'partial.md' : `${new Date().toISOString().slice(0, 10)}.md`);
+// Named by the minute it was written (UTC), so a second run on the same day keeps the first.
+const file = path.join(fileURLToPath(new URL('./results/', import.meta.url)), quick ? 'smoke.md' : only ? 'partial.md' : `${new Date().toISOString().slice(0, 16).replace(':', '')}.md`);
 fs.mkdirSync(path.dirname(file), { recursive: true });
 fs.writeFileSync(file, `${lines.join('\n')}\n`);
 console.log(`\nWritten to ${path.relative(process.cwd(), file)}`);
