@@ -119,19 +119,28 @@ for (const target of await testDatabases()) {
       assert.match(plan, target.name === 'sqlite' ? /deliveries_webhook \(account_id=\? AND webhook_id=\? AND seq>\?\)/ : /Index Cond: .*seq >= /, plan);
     });
 
-    test('with nothing pending anywhere, the pending filter finds nothing and disabling fails nothing', async () => {
+    test('the bound follows what is pending now: nothing, then a new delivery and a retried old one; disabling fails exactly those', async () => {
       for (const [owner, delivery] of leased) await fx.store.claims.record(owner, [record(delivery, { status: 'succeeded' })], { disableAfterMs: 1e9 });
       await fx.store.deliveries.retry(account, ids[4]!); // the one waiting an hour for its retry: due now
       const [last] = await fx.store.claims.claim('q', { limit: 100, leaseMs: 60_000 });
       assert.equal(last?.id, ids[4]);
       await fx.store.claims.record('q', [record(last!, { status: 'succeeded' })], { disableAfterMs: 1e9 });
-      assert.deepEqual(await fx.store.claims.queueStats(), { due: 0, oldestDueAgeSeconds: 0 });
+      assert.deepEqual(await fx.store.claims.queueStats(), { due: 0, oldestDueAgeSeconds: 0 }, 'nothing pending anywhere');
       assert.deepEqual(await listed('pending'), []);
-      assert.deepEqual(await listed('pending', neighbour), []);
-      assert.equal((await listed('succeeded')).length, 6);
+
+      // The oldest delivery of all, retried, is pending again beside a brand-new one.
+      await fx.store.deliveries.retry(account, ids[0]!);
+      await fx.store.contacts.create(account, { username: 'late', phone_number: '7' });
+      const pending = await listed('pending');
+      assert.equal(pending.length, 2);
+      assert.equal(pending[1], ids[0], 'found however old it is');
+      assert.ok(!ids.includes(pending[0]!), 'and the new one, newest first');
+      assert.equal((await listed('pending', neighbour)).length, 1, "the neighbour's new one");
+
       await fx.store.webhooks.update(account, hook, { enabled: false });
-      assert.deepEqual(await listed('failed'), [], 'nothing was pending, so disabling failed nothing');
-      assert.equal((await listed('succeeded')).length, 6);
+      assert.deepEqual(await listed('failed'), pending, 'disabling failed exactly the pending two');
+      assert.deepEqual(await listed('pending'), []);
+      assert.equal((await listed('pending', neighbour)).length, 1, "the neighbour's stays pending");
     });
   });
 }
