@@ -94,7 +94,7 @@ export interface Webhook {
   enabled: boolean;
   /** Why Protocol (or someone) disabled it; `null` while enabled. */
   disabled_reason: string | null;
-  /** How it has been doing: the share of deliveries finished in the last 24 h that succeeded (`null`: none), and its latest attempt. */
+  /** How it has been doing: the share of deliveries finished in the last 24 h (counted by the hour) that succeeded (`null`: none), and its latest attempt. */
   health: { success_rate: number | null; last_attempt_at: UnixSeconds | null };
   created_at: UnixSeconds;
   updated_at: UnixSeconds;

@@ -6,6 +6,7 @@ import { leaseDue } from './lease.js';
 import { status } from './status.js';
 import { newId } from './ids.js';
 import { failPending, signingSecrets } from './webhooks.js';
+import { countFinished, type Finished } from './webhook-stats.js';
 
 /** A delivery a worker holds under lease, with everything needed to send it. */
 export interface ClaimedDelivery {
@@ -147,13 +148,22 @@ export function claimsStore(ctx: StoreContext) {
           await updateDeliveries(tx, chunk.length, [...states, now, owner]);
         }
 
-        // Per webhook: its latest attempt; a success ends a failure streak; a failure starts one.
-        const webhooks = new Map<string, { accountId: string; succeeded: boolean; firstFailure: number; lastAttempt: number; disableReason?: string }>();
+        // Per webhook: its latest attempt; a success ends a failure streak; a failure starts one;
+        // and how many deliveries finished, for its health.
+        const webhooks = new Map<string, { accountId: string; succeeded: boolean; firstFailure: number; lastAttempt: number; disableReason?: string; finished: Finished }>();
         for (const r of records) {
-          const entry = webhooks.get(r.delivery.webhookId) ?? { accountId: r.delivery.accountId, succeeded: false, firstFailure: Infinity, lastAttempt: 0 };
+          const entry = webhooks.get(r.delivery.webhookId) ?? {
+            accountId: r.delivery.accountId,
+            succeeded: false,
+            firstFailure: Infinity,
+            lastAttempt: 0,
+            finished: { accountId: r.delivery.accountId, webhookId: r.delivery.webhookId, succeeded: 0, failed: 0 },
+          };
           entry.lastAttempt = Math.max(entry.lastAttempt, r.startedAt);
           if (r.outcome.status === 'succeeded') entry.succeeded = true;
           else entry.firstFailure = Math.min(entry.firstFailure, r.startedAt);
+          if (r.outcome.status === 'succeeded') entry.finished.succeeded++;
+          if (r.outcome.status === 'failed') entry.finished.failed++;
           if (r.outcome.status !== 'succeeded' && r.outcome.disableReason) entry.disableReason = r.outcome.disableReason;
           webhooks.set(r.delivery.webhookId, entry);
         }
@@ -162,6 +172,8 @@ export function claimsStore(ctx: StoreContext) {
           const chunk = entries.slice(i, i + size);
           await updateWebhooks(tx, chunk.length, chunk.flatMap(([id, e]) => [e.accountId, id, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
         }
+        // (A result written after its lease was lost, its delivery sent again, counts too: rare, and this is a health figure.)
+        await countFinished(tx, entries.map(([, e]) => e.finished), now);
 
         for (const [webhookId, entry] of entries) {
           if (entry.succeeded) continue;
@@ -184,15 +196,20 @@ export function claimsStore(ctx: StoreContext) {
 
     /** Fails deliveries whose webhook was disabled meanwhile, without an attempt. */
     async dropDisabled(owner: string, deliveries: ClaimedDelivery[]): Promise<void> {
-      for (const d of deliveries) {
-        await db
-          .updateTable('deliveries')
-          .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: ctx.now() })
-          .where('account_id', '=', d.accountId)
-          .where('id', '=', d.id)
-          .where('lease_owner', '=', owner)
-          .execute();
-      }
+      await db.transaction().execute(async (tx) => {
+        const finished: Finished[] = [];
+        for (const d of deliveries) {
+          const result = await tx
+            .updateTable('deliveries')
+            .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: ctx.now() })
+            .where('account_id', '=', d.accountId)
+            .where('id', '=', d.id)
+            .where('lease_owner', '=', owner)
+            .executeTakeFirst();
+          finished.push({ accountId: d.accountId, webhookId: d.webhookId, succeeded: 0, failed: Number(result.numUpdatedRows) });
+        }
+        await countFinished(tx, finished, ctx.now());
+      });
     },
 
     /** Gives back leased deliveries that were not sent (shutdown), due at once for another worker. */

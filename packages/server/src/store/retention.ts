@@ -1,3 +1,4 @@
+import { HOUR_SECONDS, STATS_KEPT_HOURS } from './webhook-stats.js';
 import type { StoreContext } from './context.js';
 import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
 
@@ -40,6 +41,7 @@ export function retentionStore(ctx: StoreContext) {
       await ctx.db.deleteFrom('idempotency_keys').where('created_at', '<', nowMs - IDEMPOTENCY_TTL_MS).execute();
       await ctx.db.deleteFrom('rate_limits').where('second', '<', ctx.now() - 60).execute();
       await ctx.db.deleteFrom('sessions').where('expires_at', '<', ctx.now()).execute();
+      await ctx.db.deleteFrom('webhook_stats').where('hour', '<', Math.floor(ctx.now() / HOUR_SECONDS) - STATS_KEPT_HOURS).execute();
       return { deleted: byTable.attempts + byTable.deliveries + byTable.events, byTable };
     },
   };

@@ -198,6 +198,15 @@ export interface RateLimitsTable {
   count: number;
 }
 
+/** Deliveries finished per webhook and hour (`hour` = Unix seconds / 3600): the 24 h health. */
+export interface WebhookStatsTable {
+  account_id: string;
+  webhook_id: string;
+  hour: number;
+  succeeded: number;
+  failed: number;
+}
+
 export interface Tables {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -215,6 +224,7 @@ export interface Tables {
   sessions: SessionsTable;
   idempotency_keys: IdempotencyKeysTable;
   rate_limits: RateLimitsTable;
+  webhook_stats: WebhookStatsTable;
 }
 
 export type Row<T extends keyof Tables> = Selectable<Tables[T]>;

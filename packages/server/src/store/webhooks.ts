@@ -5,6 +5,7 @@ import type { StoreContext } from './context.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
 import { oldestPending, status } from './status.js';
+import { countFinished, finishedLastDay } from './webhook-stats.js';
 import type { Row } from './schema.js';
 
 /** How long the old secret keeps signing after a rotation. */
@@ -56,24 +57,13 @@ export function webhooksStore(ctx: StoreContext) {
     for (const row of rows) byWebhook.set(row.webhook_id, [...(byWebhook.get(row.webhook_id) ?? []), row.type]);
     return byWebhook;
   };
-  /** One grouped query for every webhook of a page. */
+  /** One query for every webhook of a page, over their hourly counters (webhook-stats.ts). */
   const health = async (account: string, rows: Row<'webhooks'>[]) => {
-    const counts = rows.length
-      ? await ctx.db
-          .selectFrom('deliveries')
-          .select((eb) => ['webhook_id', 'status', eb.fn.countAll<number>().as('n')])
-          .where('account_id', '=', account)
-          .where('webhook_id', 'in', rows.map((r) => r.id))
-          .where('status', 'in', [status('succeeded'), status('failed')])
-          .where('updated_at', '>=', ctx.now() - 86_400)
-          .groupBy(['webhook_id', 'status'])
-          .execute()
-      : [];
+    const finished = await finishedLastDay(ctx.db, account, rows.map((r) => r.id), ctx.now());
     return new Map(
       rows.map((row) => {
-        const count = (status: string) => Number(counts.find((c) => c.webhook_id === row.id && c.status === status)?.n ?? 0);
-        const finished = count('succeeded') + count('failed');
-        return [row.id, { success_rate: finished ? count('succeeded') / finished : null, last_attempt_at: row.last_attempt_at ?? null }];
+        const { succeeded, failed } = finished.get(row.id) ?? { succeeded: 0, failed: 0 };
+        return [row.id, { success_rate: succeeded + failed ? succeeded / (succeeded + failed) : null, last_attempt_at: row.last_attempt_at ?? null }];
       }),
     );
   };
@@ -154,6 +144,7 @@ export function webhooksStore(ctx: StoreContext) {
         await tx.deleteFrom('attempts').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_id', '=', id).execute();
+        await tx.deleteFrom('webhook_stats').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhooks').where('account_id', '=', account).where('id', '=', id).execute();
       });
     },
@@ -181,12 +172,13 @@ export function webhooksStore(ctx: StoreContext) {
 
 /** A disabled webhook's pending deliveries fail at once (no attempt); `recover` brings them back. */
 export async function failPending(tx: StoreContext['db'], account: string, webhookId: string, now: number): Promise<void> {
-  await tx
+  const result = await tx
     .updateTable('deliveries')
     .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: now })
     .where('account_id', '=', account)
     .where('webhook_id', '=', webhookId)
     .where('status', '=', status('pending'))
     .where('seq', '>=', oldestPending(tx)) // its history is not read: see oldestPending
-    .execute();
+    .executeTakeFirst();
+  await countFinished(tx, [{ accountId: account, webhookId, succeeded: 0, failed: Number(result.numUpdatedRows) }], now);
 }

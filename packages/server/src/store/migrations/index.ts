@@ -6,6 +6,7 @@ import * as webhooks from './002-webhooks.js';
 import * as sessions from './003-sessions.js';
 import * as operations from './004-operations.js';
 import * as failedIndex from './005-failed-deliveries-index.js';
+import * as webhookStats from './006-webhook-stats.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
@@ -19,6 +20,7 @@ const MIGRATIONS = [
   ['003-sessions', sessions],
   ['004-operations', operations],
   ['005-failed-deliveries-index', failedIndex],
+  ['006-webhook-stats', webhookStats],
 ] as const;
 
 export async function migrate(database: Database): Promise<string[]> {
