@@ -160,14 +160,18 @@ export function claimsStore(ctx: StoreContext) {
             finished: { accountId: r.delivery.accountId, webhookId: r.delivery.webhookId, succeeded: 0, failed: 0 },
           };
           entry.lastAttempt = Math.max(entry.lastAttempt, r.startedAt);
-          if (r.outcome.status === 'succeeded') entry.succeeded = true;
-          else entry.firstFailure = Math.min(entry.firstFailure, r.startedAt);
-          if (r.outcome.status === 'succeeded') entry.finished.succeeded++;
-          if (r.outcome.status === 'failed') entry.finished.failed++;
+          if (r.outcome.status === 'succeeded') {
+            entry.succeeded = true;
+            entry.finished.succeeded++;
+          } else {
+            entry.firstFailure = Math.min(entry.firstFailure, r.startedAt);
+            if (r.outcome.status === 'failed') entry.finished.failed++; // a retry to come has not finished
+          }
           if (r.outcome.status !== 'succeeded' && r.outcome.disableReason) entry.disableReason = r.outcome.disableReason;
           webhooks.set(r.delivery.webhookId, entry);
         }
-        const entries = [...webhooks];
+        // In one order, so two workers writing the same webhooks' rows (PostgreSQL) lock them in the same order, never each other's first.
+        const entries = [...webhooks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
         for (let i = 0; i < entries.length; i += size) {
           const chunk = entries.slice(i, i + size);
           await updateWebhooks(tx, chunk.length, chunk.flatMap(([id, e]) => [e.accountId, id, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
