@@ -3,22 +3,9 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { postgresDatabase, testDatabases } from '../test-support/databases.js';
-import { openStore, type StoreFixture } from '../test-support/store.js';
-import type { AttemptRecord, ClaimedDelivery } from './index.js';
+import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
+import type { AttemptRecord } from './index.js';
 import { BEGIN_PINNED, leasePostgres } from './lease.js';
-
-const record = (delivery: ClaimedDelivery, outcome: AttemptRecord['outcome'], statusCode = 200): AttemptRecord => ({
-  delivery,
-  startedAt: Date.now(),
-  durationMs: 3,
-  statusCode,
-  requestHeaders: { 'x-protocol-attempt': String(delivery.attempt) },
-  responseHeaders: {},
-  responseBody: 'ok',
-  error: null,
-  errorStage: null,
-  outcome,
-});
 
 for (const target of await testDatabases()) {
   describe(`fan-out and claims on ${target.name}`, () => {

@@ -4,23 +4,10 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
 import { ProtocolError } from '../errors.js';
 import { webhookDeliveries } from './deliveries.js';
 import type { AttemptRecord, ClaimedDelivery } from './index.js';
-
-const record = (delivery: ClaimedDelivery, outcome: AttemptRecord['outcome']): AttemptRecord => ({
-  delivery,
-  startedAt: Date.now(),
-  durationMs: 3,
-  statusCode: outcome.status === 'succeeded' ? 200 : 500,
-  requestHeaders: {},
-  responseHeaders: {},
-  responseBody: '',
-  error: outcome.status === 'succeeded' ? null : 'HTTP 500',
-  errorStage: outcome.status === 'succeeded' ? null : 'http',
-  outcome,
-});
 
 for (const target of await testDatabases()) {
   describe(`delivery statuses on ${target.name}`, () => {

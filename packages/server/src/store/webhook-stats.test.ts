@@ -4,22 +4,8 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { openStore, type StoreFixture } from '../test-support/store.js';
-import type { AttemptRecord, ClaimedDelivery } from './index.js';
+import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
 import { countFinishedSince, HOUR_SECONDS } from './webhook-stats.js';
-
-const record = (delivery: ClaimedDelivery, outcome: AttemptRecord['outcome']): AttemptRecord => ({
-  delivery,
-  startedAt: Date.now(),
-  durationMs: 3,
-  statusCode: outcome.status === 'succeeded' ? 200 : 500,
-  requestHeaders: {},
-  responseHeaders: {},
-  responseBody: '',
-  error: outcome.status === 'succeeded' ? null : 'HTTP 500',
-  errorStage: outcome.status === 'succeeded' ? null : 'http',
-  outcome,
-});
 
 for (const target of await testDatabases()) {
   describe(`webhook health on ${target.name}`, () => {
