@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord as record, claimedPerWebhook, openStore, type StoreFixture } from '../test-support/store.js';
 import { ProtocolError } from '../errors.js';
 import { webhookDeliveries } from './deliveries.js';
 import type { AttemptRecord, ClaimedDelivery } from './index.js';
@@ -24,12 +24,10 @@ for (const target of await testDatabases()) {
       fx = await openStore(target);
       account = (await fx.store.accounts.create('Statuses')).account.id;
       other = (await fx.store.accounts.create('Other')).account.id;
-      const url = 'https://example.com/hook';
-      hook = (await fx.store.webhooks.create(account, { name: 'hook', url, events: ['contact.created'] })).id;
-      neighbour = (await fx.store.webhooks.create(account, { name: 'neighbour', url, events: ['contact.created'] })).id;
-      for (let i = 0; i < 6; i++) await fx.store.contacts.create(account, { username: `s${i}`, phone_number: `${i}` });
-      const claimed = await fx.store.claims.claim('o', { limit: 100, leaseMs: 60_000 });
-      const mine = claimed.filter((d) => d.webhookId === hook);
+      const [ours, theirs] = await claimedPerWebhook(fx.store, account, ['hook', 'neighbour'], 6);
+      hook = ours!.id;
+      neighbour = theirs!.id;
+      const mine = ours!.claimed;
       ids = mine.map((d) => d.id);
       assert.equal(ids.length, 6);
       const outcomes: Array<AttemptRecord['outcome'] | undefined> = [
@@ -42,7 +40,7 @@ for (const target of await testDatabases()) {
       ];
       leased.push(['o', mine[5]!]);
       const records = mine.flatMap((d, i) => (outcomes[i] ? [record(d, outcomes[i]!)] : []));
-      records.push(...claimed.filter((d) => d.webhookId === neighbour).map((d) => record(d, { status: 'succeeded' })));
+      records.push(...theirs!.claimed.map((d) => record(d, { status: 'succeeded' })));
       await fx.store.claims.record('o', records, { disableAfterMs: 1e9 });
     });
     after(() => fx.close());

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord as record, claimedPerWebhook, openStore, type StoreFixture } from '../test-support/store.js';
 import { countFinishedSince, HOUR_SECONDS } from './webhook-stats.js';
 
 for (const target of await testDatabases()) {
@@ -16,14 +16,11 @@ for (const target of await testDatabases()) {
     before(async () => {
       fx = await openStore(target);
       account = (await fx.store.accounts.create('Health')).account.id;
-      const url = 'https://example.com/health';
-      a = (await fx.store.webhooks.create(account, { name: 'a', url, events: ['contact.created'] })).id;
-      b = (await fx.store.webhooks.create(account, { name: 'b', url, events: ['contact.created'] })).id;
-      for (let i = 0; i < 4; i++) await fx.store.contacts.create(account, { username: `h${i}`, phone_number: `${i}` });
-      const claimed = await fx.store.claims.claim('o', { limit: 100, leaseMs: 60_000 });
-      const of = (webhook: string) => claimed.filter((d) => d.webhookId === webhook);
-      const [a1, a2, a3, a4] = of(a);
-      const [b1, b2] = of(b); // b's other two stay in flight
+      const [ofA, ofB] = await claimedPerWebhook(fx.store, account, ['a', 'b'], 4);
+      a = ofA!.id;
+      b = ofB!.id;
+      const [a1, a2, a3, a4] = ofA!.claimed;
+      const [b1, b2] = ofB!.claimed; // b's other two stay in flight
       await fx.store.claims.record(
         'o',
         [

@@ -43,3 +43,16 @@ export function attemptRecord(delivery: ClaimedDelivery, outcome: AttemptRecord[
     outcome,
   };
 }
+
+/**
+ * `changes` changes in `account`, each owed to every one of the webhooks named (made here, all
+ * subscribed to contact.created), then everything due claimed by `owner`: per webhook, in the
+ * order named, its id and its claimed deliveries, oldest first.
+ */
+export async function claimedPerWebhook(store: Store, account: string, names: string[], changes: number, owner = 'o') {
+  const ids: string[] = [];
+  for (const name of names) ids.push((await store.webhooks.create(account, { name, url: `https://example.com/${name}`, events: ['contact.created'] })).id);
+  for (let i = 0; i < changes; i++) await store.contacts.create(account, { username: `${names[0]}-${i}`, phone_number: `${i}` });
+  const claimed = await store.claims.claim(owner, { limit: 100, leaseMs: 60_000 });
+  return ids.map((id) => ({ id, claimed: claimed.filter((d) => d.webhookId === id) }));
+}

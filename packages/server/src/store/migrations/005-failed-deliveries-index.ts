@@ -11,6 +11,8 @@ import { sql, type Kysely } from 'kysely';
  * deliveries are read newest first through `deliveries_webhook`, back to the oldest pending
  * delivery only (`oldestPending`, status.ts); succeeded ones, most of any history, the same way.
  */
+// Runs in the migrator's transaction: on PostgreSQL, writes to deliveries wait while the new
+// index is built (one scan of the table, at upgrade only).
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('deliveries_webhook_status').execute();
   await db.schema

@@ -12,6 +12,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('failed', 'integer', (c) => c.notNull())
     .addPrimaryKeyConstraint('webhook_stats_pk', ['account_id', 'webhook_id', 'hour'])
     .execute();
-  // An installation that already has deliveries keeps its last day's health.
+  // An installation that already has deliveries keeps its last day's health (one scan of the
+  // deliveries table, at upgrade only).
   await countFinishedSince(db, Math.floor(Date.now() / 1000) - 86_400);
 }
