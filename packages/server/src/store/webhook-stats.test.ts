@@ -63,6 +63,19 @@ for (const target of await testDatabases()) {
       assert.equal(await rate(a), 1);
     });
 
+    test('a delivery claimed for a webhook disabled meanwhile is dropped as failed and counted once', async () => {
+      const [ofC] = await claimedPerWebhook(fx.store, account, ['c'], 1, 'before');
+      await fx.store.claims.release('before', ofC!.claimed); // due again, for the claim below
+      // Disabled behind the store's back (as by another process between its checks): its delivery stays pending.
+      await sql`update webhooks set enabled = 0 where id = ${ofC!.id}`.execute(fx.store.database.db);
+      const claimed = (await fx.store.claims.claim('late', { limit: 100, leaseMs: 60_000 })).filter((d) => d.webhookId === ofC!.id);
+      assert.deepEqual(claimed.map((d) => d.webhookEnabled), [false]);
+      await fx.store.claims.dropDisabled('late', claimed);
+      await fx.store.claims.dropDisabled('late', claimed); // no longer held: nothing more to drop or count
+      assert.equal(await rate(ofC!.id), 0);
+      assert.equal((await fx.store.deliveries.list(account, ofC!.id, { status: 'failed' })).data.length, 1);
+    });
+
     test('counters older than 24 hours do not count, and retention drops those older than 48', async () => {
       const hour = Math.floor(Date.now() / 1000 / HOUR_SECONDS);
       const { db } = fx.store.database;
