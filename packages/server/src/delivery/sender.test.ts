@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, test } from 'node:test';
+import type { ClaimedDelivery } from '../store/index.js';
+import { createSender, KEPT_BODY_BYTES } from './sender.js';
+
+// Answers the in-process sender's edge cases need, some of which break off mid-answer.
+const arrived: string[] = [];
+const open = new Set<http.ServerResponse>();
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    arrived.push(req.url!);
+    open.add(res);
+    res.on('close', () => open.delete(res));
+    if (req.url === '/stall-503') {
+      res.writeHead(503, { 'retry-after': '7' });
+      res.write('partial'); // and never ends
+    } else if (req.url === '/stall-200') {
+      res.writeHead(200);
+      res.write('partial');
+    } else if (req.url === '/long') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('y'.repeat(200_000));
+    } else if (req.url === '/headers') {
+      res.setHeader('x-many', ['a', 'b']);
+      res.writeHead(429, { 'retry-after': '3' });
+      res.end('slow down');
+    } else if (req.url !== '/hang') {
+      res.end('ok');
+    }
+  });
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+after(() => {
+  open.forEach((res) => res.destroy());
+  server.close();
+});
+
+let n = 0;
+const delivery = (path: string): ClaimedDelivery => ({
+  id: `dlv_${++n}`,
+  accountId: 'acc',
+  eventId: `evt_${n}`,
+  eventType: 'contact.created',
+  webhookId: 'wh',
+  url: `${base}${path}`,
+  body: '{"n":1}',
+  attempt: 1,
+  finalAttempt: 8,
+  secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+  protocolSecret: 'protocol-secret',
+  webhookEnabled: true,
+});
+
+test('a status line followed by a body that stalls: the answer stands at the deadline, with what was read', async () => {
+  const sender = createSender({ timeoutMs: 300, allowPrivateUrls: true, connectionsPerOrigin: 4 });
+  try {
+    const [failed, succeeded] = await Promise.all([sender.send(delivery('/stall-503')), sender.send(delivery('/stall-200'))]);
+    assert.deepEqual([failed.statusCode, failed.errorStage, failed.error, failed.responseBody, failed.retryAfterMs], [503, 'http', 'HTTP 503', 'partial', 7000]);
+    assert.deepEqual([succeeded.statusCode, succeeded.errorStage, succeeded.error, succeeded.responseBody], [200, null, null, 'partial']);
+    assert.ok(failed.durationMs >= 300 && succeeded.durationMs >= 300, 'both were cut at their deadline, not before');
+  } finally {
+    await sender.close();
+  }
+});
+
+test('a long answer is read up to the limit and kept to its first 4 KiB; headers are kept, repeated ones joined', async () => {
+  const sender = createSender({ timeoutMs: 5_000, allowPrivateUrls: true, connectionsPerOrigin: 4 });
+  try {
+    const long = await sender.send(delivery('/long'));
+    assert.deepEqual([long.statusCode, long.errorStage, long.responseBody!.length], [200, null, KEPT_BODY_BYTES]);
+    assert.equal(long.responseHeaders!['content-type'], 'text/plain');
+    const slow = await sender.send(delivery('/headers'));
+    assert.deepEqual([slow.statusCode, slow.errorStage, slow.responseBody, slow.responseHeaders!['x-many'], slow.retryAfterMs], [429, 'http', 'slow down', 'a, b', 3000]);
+    assert.equal((await sender.send(delivery('/ok'))).statusCode, 200, 'the sender goes on after cutting an answer short');
+  } finally {
+    await sender.close();
+  }
+});
+
+test('an attempt still waiting for a connection times out at its deadline and is never sent', async () => {
+  const sender = createSender({ timeoutMs: 300, allowPrivateUrls: true, connectionsPerOrigin: 1 });
+  try {
+    const first = delivery('/hang');
+    const queued = delivery('/queued');
+    const [hung, late] = await Promise.all([sender.send(first), sender.send(queued)]);
+    assert.deepEqual([hung.statusCode, hung.errorStage], [null, 'timeout']);
+    assert.deepEqual([late.statusCode, late.errorStage], [null, 'timeout']);
+    assert.match(late.error!, /no response within 300 ms/);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the one connection is free again by now
+    assert.ok(!arrived.includes('/queued'), 'the queued attempt was not written once its connection freed');
+  } finally {
+    await sender.close();
+  }
+});
+
+test('abortAll cuts attempts in flight and queued ones at once, as failures', async () => {
+  const sender = createSender({ timeoutMs: 30_000, allowPrivateUrls: true, connectionsPerOrigin: 1 });
+  try {
+    const sent = [sender.send(delivery('/hang')), sender.send(delivery('/queued-too'))];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sender.abortAll();
+    for (const attempt of await Promise.all(sent)) {
+      assert.deepEqual([attempt.statusCode, attempt.errorStage], [null, 'connect']);
+      assert.match(attempt.error!, /aborted: the worker is stopping/);
+    }
+    assert.ok(!arrived.includes('/queued-too'));
+  } finally {
+    await sender.close();
+  }
+});
