@@ -133,19 +133,27 @@ for (const target of await testDatabases()) {
       assert.deepEqual(await state(), { failing_since: null, last_attempt_at: second / 1000 + 1 });
     });
 
-    test('a commit that queues deliveries notifies listeners in other processes; a rollback does not', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
+    test('a commit that queues deliveries notifies listeners in other processes, and so does a retry; a rollback does not', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
       let notified = 0;
       const unlisten = await fx.store.database.listenForDeliveries!(() => notified++);
       try {
-        await fx.store.webhooks.create(account, { name: 'notify', url: 'https://example.com/n', events: ['contact.updated'] });
+        const webhook = await fx.store.webhooks.create(account, { name: 'notify', url: 'https://example.com/n', events: ['contact.updated'] });
         const contact = await fx.store.contacts.create(account, { username: 'notify', phone_number: '1' });
         await assert.rejects(fx.store.contacts.update(account, 'missing', { display_name: 'x' }));
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(notified, 0, 'no deliveries were queued, so nobody is woken');
         await fx.store.contacts.update(account, contact.id, { display_name: 'x' });
-        const deadline = Date.now() + 5000;
-        while (notified === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-        assert.equal(notified, 1);
+        const until = async (count: number) => {
+          const deadline = Date.now() + 5000;
+          while (notified < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        };
+        await until(1);
+        assert.equal(notified, 1, 'inserting the deliveries notified (migration 007), once for the transaction');
+        // A delivery made due again by an update notifies too.
+        const [delivery] = (await fx.store.deliveries.list(account, webhook.id, {})).data;
+        await fx.store.deliveries.retry(account, delivery!.id);
+        await until(2);
+        assert.equal(notified, 2);
       } finally {
         await unlisten();
       }

@@ -68,7 +68,7 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
         committed.deliveries += await fanOut(tx, { account, eventId: id, type, now, finalAttempt: ctx.attemptsPerDelivery });
       },
     });
-    if (committed.deliveries > 0) await ctx.database.notifyDeliveries(tx);
+    // (On PostgreSQL, inserting deliveries notifies other processes' workers: migration 007.)
     return value;
   };
   const result = ctx.groupCommit ? await ctx.groupCommit(inTransaction) : await ctx.db.transaction().execute(inTransaction);

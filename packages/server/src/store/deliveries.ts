@@ -147,8 +147,7 @@ export function deliveriesStore(ctx: StoreContext) {
       };
       await ctx.db.transaction().execute(async (tx) => {
         await tx.insertInto('events').values({ id: eventId, account_id: account, type: eventType, body: JSON.stringify(example(eventType, eventId)), created_at: now, test: 1 }).execute();
-        await tx.insertInto('deliveries').values(row).execute();
-        await ctx.database.notifyDeliveries(tx);
+        await tx.insertInto('deliveries').values(row).execute(); // which notifies other processes (migration 007)
       });
       wake();
       return toDelivery({ ...row, seq: 0 });

@@ -11,7 +11,7 @@ import { createStore } from './index.js';
 import { POSTGRES_URL, adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { runCli, startProtocol } from '../test-support/process.js';
 
-const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats'];
+const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger'];
 const API_KEY = 'sk_migrations_test_0123456789';
 
 // Probes PostgreSQL (required under CI) with the usual helper; this test makes its own database.

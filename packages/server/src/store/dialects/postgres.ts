@@ -67,9 +67,11 @@ function preparing(pool: pg.Pool): pg.Pool {
 }
 
 /**
- * Inside the creating transaction, so the notification is sent if and only if it commits, and
- * at once. (Sending it after the commit through the pool was tried: it did not raise the API's
- * throughput, and under load it waits for a free connection behind API requests.)
+ * For deliveries made due again by an update (retry, recover); inserted ones notify through the
+ * trigger of migration 007. Inside the writing transaction when there is one, so the
+ * notification is sent if and only if it commits. (Sending it after the commit through the pool
+ * was tried: it did not raise the API's throughput, and under load it waits for a free
+ * connection behind API requests.)
  */
 export async function notifyDeliveries(db: Kysely<Tables>): Promise<void> {
   await sql`select pg_notify(${DELIVERIES_CHANNEL} || '.' || current_schema(), '')`.execute(db);

@@ -2,10 +2,12 @@ import type { ColumnDataType, ColumnDefinitionBuilder, CreateTableBuilder, Kysel
 import type { DialectName } from '../database.js';
 
 /**
- * The only per-dialect part of the migrations: how an ever-increasing `seq` primary key is
- * spelled. Everything else is written once with Kysely's schema builder.
+ * The per-dialect parts of the migrations: how an ever-increasing `seq` primary key is spelled,
+ * and which dialect it is (PostgreSQL alone has the NOTIFY trigger, migration 007). Everything
+ * else is written once with Kysely's schema builder.
  */
 export interface Ddl {
+  dialect: DialectName;
   seqType: ColumnDataType;
   seq: (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
   /** A table owned by an account: `seq`, `id`, `account_id`, unique on (account_id, id). */
@@ -20,6 +22,7 @@ export function ddlFor(dialect: DialectName): Ddl {
       ? (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement()
       : (c: ColumnDefinitionBuilder) => c.primaryKey().generatedAlwaysAsIdentity();
   return {
+    dialect,
     seqType,
     seq,
     owned: (db, table) =>

@@ -7,6 +7,7 @@ import * as sessions from './003-sessions.js';
 import * as operations from './004-operations.js';
 import * as failedIndex from './005-failed-deliveries-index.js';
 import * as webhookStats from './006-webhook-stats.js';
+import * as notifyTrigger from './007-notify-trigger.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
@@ -21,6 +22,7 @@ const MIGRATIONS = [
   ['004-operations', operations],
   ['005-failed-deliveries-index', failedIndex],
   ['006-webhook-stats', webhookStats],
+  ['007-notify-trigger', notifyTrigger],
 ] as const;
 
 export async function migrate(database: Database): Promise<string[]> {
