@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Attachment, ContactSummary, ListParams, Message, MessageListParams, MessageSendParams, MessageUpdateParams, Page, Reaction, ReactionsInput } from '@protocol/sdk';
 import { ProtocolError, notFound } from '../errors.js';
 import { toAttachment } from './attachments.js';
@@ -42,9 +42,26 @@ function touch(ctx: StoreContext, tx: Kysely<Tables>, table: 'contacts' | 'conve
   return touches[table][ctx.database.skipLocked ? 'skipLocked' : 'plain'](tx, { account, id, now });
 }
 
-const findConversation = compiled((db) => db.selectFrom('conversations').select('id').where('account_id', '=', slot('account')).where('id', '=', slot('id')));
 const MESSAGE_COLUMNS = ['id', 'account_id', 'conversation_id', 'contact_id', 'message', 'reactions', 'read_at', 'created_at', 'updated_at'] as const;
-const insertMessage = compiled((db) => db.insertInto('messages').values(Object.fromEntries(MESSAGE_COLUMNS.map((column) => [column, slot(column)])) as never));
+const INTEGER_COLUMNS: ReadonlySet<string> = new Set(['read_at', 'created_at', 'updated_at']);
+/**
+ * The message, inserted only if its conversation exists: one statement instead of a lookup and
+ * an insert (on PostgreSQL each is a round trip, ~100 µs of CPU on both sides). No row means no
+ * such conversation. Values in a SELECT list have no column to take a type from, so PostgreSQL
+ * is told the integers'.
+ */
+const insertMessage = compiled((db) =>
+  db
+    .insertInto('messages')
+    .columns(MESSAGE_COLUMNS)
+    .expression(
+      db
+        .selectFrom('conversations')
+        .select(MESSAGE_COLUMNS.map((column) => (INTEGER_COLUMNS.has(column) ? sql`cast(${slot(column)} as bigint)` : sql`${slot(column)}`).as(column)))
+        .where('account_id', '=', slot('account_id'))
+        .where('id', '=', slot('conversation_id')),
+    ),
+);
 
 /** A message in the docs' field order. */
 function toMessage(row: Row<'messages'>, contact: ContactSummary | null, attachments: Attachment[]): Message {
@@ -127,16 +144,7 @@ export function messagesStore(ctx: StoreContext) {
     send(account: string, input: MessageSendParams): Promise<Message> {
       return write(ctx, account, async (scope) => {
         const { tx, now } = scope;
-        const [conversation] = (await findConversation(tx, { account, id: input.conversation_id })).rows;
-        if (!conversation) throw notFound('conversation', input.conversation_id, 'conversation_id');
         const contactId = input.contact_id ?? null;
-        let sender: Row<'contacts'> | undefined;
-        if (contactId) {
-          sender = await tx.selectFrom('contacts').selectAll().where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst();
-          if (!sender) throw notFound('contact', contactId, 'contact_id');
-          await touch(ctx, tx, 'contacts', account, contactId, now);
-          sender = { ...sender, last_active_at: now };
-        }
         const row = {
           id: newId(),
           account_id: account,
@@ -148,7 +156,16 @@ export function messagesStore(ctx: StoreContext) {
           created_at: now,
           updated_at: now,
         };
-        await insertMessage(tx, row);
+        const inserted = await insertMessage(tx, row);
+        if (Number(inserted.numAffectedRows) === 0) throw notFound('conversation', input.conversation_id, 'conversation_id');
+        // Checked after the insert, which the transaction undoes if it fails; the conversation's error comes first.
+        let sender: Row<'contacts'> | undefined;
+        if (contactId) {
+          sender = await tx.selectFrom('contacts').selectAll().where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst();
+          if (!sender) throw notFound('contact', contactId, 'contact_id');
+          await touch(ctx, tx, 'contacts', account, contactId, now);
+          sender = { ...sender, last_active_at: now };
+        }
         await attach(scope, row.id, input.attachments ?? []);
         await touch(ctx, tx, 'conversations', account, input.conversation_id, now);
         // A message without attachments needs no second look at the database.

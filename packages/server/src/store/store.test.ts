@@ -108,8 +108,11 @@ for (const target of await testDatabases()) {
       const eventsBefore = (await fx.store.events.list(account, { limit: 100 })).data.length;
       const messagesBefore = (await fx.store.messages.list(account, { limit: 100 })).data.length;
       const groupsBefore = (await fx.store.groups.list(account, { limit: 100 })).data.length;
-      // Both fail after their first INSERT: the message row, the group and its conversation.
+      // Each fails after its first INSERT: the message row, the group and its conversation.
       await assert.rejects(fx.store.messages.send(account, { conversation_id: contact.conversation_id!, message: 'x', attachments: ['nope'] }), rejectsWith('not_found', 'attachments'));
+      // The sender is checked after the message's INSERT (which checked the conversation): the conversation's error comes first.
+      await assert.rejects(fx.store.messages.send(account, { conversation_id: contact.conversation_id!, message: 'x', contact_id: 'missing' }), rejectsWith('not_found', 'contact_id'));
+      await assert.rejects(fx.store.messages.send(account, { conversation_id: 'missing', message: 'x', contact_id: 'missing' }), rejectsWith('not_found', 'conversation_id'));
       await assert.rejects(fx.store.groups.create(account, { name: 'g', contacts: [contact.id, 'missing'] }), rejectsWith('not_found', 'contacts'));
       assert.equal((await fx.store.events.list(account, { limit: 100 })).data.length, eventsBefore);
       assert.equal((await fx.store.messages.list(account, { limit: 100 })).data.length, messagesBefore);
