@@ -144,13 +144,18 @@ export function createWorker(options: WorkerOptions) {
     metrics?.attempts.inc({ outcome: label });
     metrics?.attemptDuration.observe({ outcome: label }, sent.durationMs / 1000);
     if (decision.status !== 'pending') metrics?.deliveries.inc({ outcome: decision.status });
-    // Successes are the bulk and go at debug; anything that failed is worth an info line.
-    logger[decision.status === 'succeeded' ? 'debug' : 'info'](
-      { webhook: sent.delivery.webhookId, delivery: sent.delivery.id, event: sent.delivery.eventId, attempt: sent.delivery.attempt, status: sent.statusCode, stage: sent.errorStage, outcome: label, ms: Math.round(sent.durationMs) },
-      'delivery attempt',
-    );
-    const { retryAfterMs: _ignored, ...attempt } = sent;
-    return { ...attempt, outcome: decision };
+    // Successes are the bulk and go at debug; anything that failed is worth an info line. The
+    // line's object is built only when its level is on: per success, it was a tenth of what this
+    // thread allocated.
+    const level = decision.status === 'succeeded' ? 'debug' : 'info';
+    if (logger.isLevelEnabled(level)) {
+      logger[level](
+        { webhook: sent.delivery.webhookId, delivery: sent.delivery.id, event: sent.delivery.eventId, attempt: sent.delivery.attempt, status: sent.statusCode, stage: sent.errorStage, outcome: label, ms: Math.round(sent.durationMs) },
+        'delivery attempt',
+      );
+    }
+    const { delivery, startedAt, durationMs, statusCode, requestHeaders, responseHeaders, responseBody, error, errorStage } = sent;
+    return { delivery, startedAt, durationMs, statusCode, requestHeaders, responseHeaders, responseBody, error, errorStage, outcome: decision };
   }
 
   async function claimOnce(): Promise<boolean> {
