@@ -19,6 +19,8 @@ export interface WorkerOptions {
   allowPrivateUrls: boolean;
   /** Attempts in flight at once, across all webhooks. */
   concurrency?: number;
+  /** Results not yet recorded, at most: claiming pauses there until writes catch up (memory stays bounded when the database is slow). */
+  unwritten?: number;
   /** Attempts in flight at once to one webhook (delivery/concurrency.ts), so a slow or dead endpoint cannot hold up the others. */
   perWebhook?: ConcurrencyLimits;
   /** The most deliveries one claim takes. */
@@ -40,6 +42,10 @@ export interface WorkerOptions {
 export function createWorker(options: WorkerOptions) {
   const { store, logger, metrics } = options;
   const concurrency = options.concurrency ?? 128;
+  // Room for the results of several sending rounds: sending goes on while a batch is written.
+  // Bounded at the sending room (128), the worker idled through every write: a drain ran at
+  // 11.6k/11.1k deliveries/s, against 13.5k/12.1k with 512.
+  const unwrittenLimit = options.unwritten ?? 4 * concurrency;
   const limits = options.perWebhook ?? CONCURRENCY_LIMITS;
   const batchSize = options.batchSize ?? 64;
   const pollMs = options.pollMs ?? 1000;
@@ -159,10 +165,9 @@ export function createWorker(options: WorkerOptions) {
   }
 
   async function claimOnce(): Promise<boolean> {
-    // Results not yet written have their own bound (memory stays bounded when the database is
-    // slow) rather than a share of the sending room: counting them there kept sending idle for
-    // each batch's linger, ~13% of SQLite throughput.
-    if (writer.backlog >= concurrency) {
+    // Results not yet written have their own bound rather than a share of the sending room:
+    // counting them there kept sending idle for each batch's linger, ~13% of SQLite throughput.
+    if (writer.backlog >= unwrittenLimit) {
       writer.hurry(); // unwritten results are what holds the worker: write them now
       return false;
     }
