@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { verifyWebhook } from '@protocol/sdk';
-import type { ClaimedDelivery } from '../store/index.js';
+import { claimedDelivery, TEST_SECRET } from '../test-support/claimed.js';
 import { startReceiver } from '../test-support/receiver.js';
 import { createThreadedSender, SenderThreadError } from './sender-thread.js';
 
-const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const receiver = await startReceiver((request) => (request.path === '/hang' ? { hang: true } : request.path === '/gone' ? { status: 410, body: 'gone' } : { status: 200, body: 'ok' }));
 after(() => receiver.close());
 
-let n = 0;
-const delivery = (path: string): ClaimedDelivery => ({
-  id: `dlv_${++n}`,
-  accountId: 'acc',
-  eventId: `evt_${n}`,
-  eventType: 'contact.created',
-  webhookId: 'wh',
-  url: `${receiver.url}${path}`,
-  body: JSON.stringify({ id: `evt_${n}`, type: 'contact.created', payload: { n } }),
-  attempt: 1,
-  finalAttempt: 8,
-  secrets: [SECRET],
-  protocolSecret: 'protocol-secret',
-  webhookEnabled: true,
-});
+const delivery = (path: string) => claimedDelivery(`${receiver.url}${path}`);
 const options = { timeoutMs: 500, allowPrivateUrls: true, connectionsPerOrigin: 8 };
 
 test('sends signed POSTs from its thread and answers with each attempt, in any number at once', async () => {
@@ -39,7 +24,7 @@ test('sends signed POSTs from its thread and answers with each attempt, in any n
     });
     const arrived = receiver.received.filter((r) => deliveries.some((d) => d.id === r.headers['x-protocol-delivery']));
     assert.equal(arrived.length, 50);
-    for (const request of arrived) assert.equal(verifyWebhook(request.body, request.headers as Record<string, string>, SECRET).type, 'contact.created');
+    for (const request of arrived) assert.equal(verifyWebhook(request.body, request.headers as Record<string, string>, TEST_SECRET).type, 'contact.created');
 
     const gone = await sender.send(delivery('/gone'));
     assert.deepEqual([gone.statusCode, gone.errorStage, gone.responseBody], [410, 'http', 'gone']);
@@ -52,8 +37,9 @@ test('sends signed POSTs from its thread and answers with each attempt, in any n
 
 test('abortAll cuts attempts short at once; a closed sender refuses new ones', async () => {
   const sender = createThreadedSender({ ...options, timeoutMs: 30_000 });
-  const hanging = sender.send(delivery('/hang'));
-  await receiver.waitFor(1, { filter: (r) => r.path === '/hang' && r.headers['x-protocol-delivery'] === `dlv_${n}` });
+  const hang = delivery('/hang');
+  const hanging = sender.send(hang);
+  await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === hang.id });
   sender.abortAll();
   const aborted = await hanging;
   assert.equal(aborted.statusCode, null);
@@ -65,8 +51,9 @@ test('abortAll cuts attempts short at once; a closed sender refuses new ones', a
 test('a thread that dies fails what it held, and a new thread sends the next', async () => {
   const sender = createThreadedSender({ ...options, timeoutMs: 30_000 });
   try {
-    const held = sender.send(delivery('/hang'));
-    await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === `dlv_${n}` });
+    const hang = delivery('/hang');
+    const held = sender.send(hang);
+    await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === hang.id });
     const dead = sender.thread;
     await dead.terminate();
     await assert.rejects(held, SenderThreadError);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, test } from 'node:test';
-import type { ClaimedDelivery } from '../store/index.js';
+import { claimedDelivery } from '../test-support/claimed.js';
 import { createSender, KEPT_BODY_BYTES } from './sender.js';
 
 // Answers the in-process sender's edge cases need, some of which break off mid-answer.
@@ -38,21 +38,7 @@ after(() => {
   server.close();
 });
 
-let n = 0;
-const delivery = (path: string): ClaimedDelivery => ({
-  id: `dlv_${++n}`,
-  accountId: 'acc',
-  eventId: `evt_${n}`,
-  eventType: 'contact.created',
-  webhookId: 'wh',
-  url: `${base}${path}`,
-  body: '{"n":1}',
-  attempt: 1,
-  finalAttempt: 8,
-  secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
-  protocolSecret: 'protocol-secret',
-  webhookEnabled: true,
-});
+const delivery = (path: string) => claimedDelivery(`${base}${path}`);
 
 test('a status line followed by a body that stalls: the answer stands at the deadline, with what was read', async () => {
   const sender = createSender({ timeoutMs: 300, allowPrivateUrls: true, connectionsPerOrigin: 4 });
