@@ -97,3 +97,15 @@ test('abortAll cuts attempts in flight and queued ones at once, as failures', as
     await sender.close();
   }
 });
+
+test('a literal non-public address is refused before dialling when private URLs are not allowed', async () => {
+  const sender = createSender({ timeoutMs: 5_000, allowPrivateUrls: false, connectionsPerOrigin: 4 });
+  try {
+    const refused = await sender.send(delivery('/private'));
+    assert.deepEqual([refused.statusCode, refused.errorStage, refused.responseBody], [null, 'connect', null]);
+    assert.match(refused.error!, /refused to connect: 127\.0\.0\.1 is not a public address/);
+    assert.ok(!arrived.includes('/private'), 'nothing was sent');
+  } finally {
+    await sender.close();
+  }
+});
