@@ -151,8 +151,8 @@ export function createWorker(options: WorkerOptions) {
     metrics?.attemptDuration.observe({ outcome: label }, sent.durationMs / 1000);
     if (decision.status !== 'pending') metrics?.deliveries.inc({ outcome: decision.status });
     // Successes are the bulk and go at debug; anything that failed is worth an info line. The
-    // line's object is built only when its level is on: per success, it was a tenth of what this
-    // thread allocated.
+    // line's object is built only when its level is on (with the record's spreads, it made this
+    // function 7% of what the worker's thread allocates per delivery).
     const level = decision.status === 'succeeded' ? 'debug' : 'info';
     if (logger.isLevelEnabled(level)) {
       logger[level](
