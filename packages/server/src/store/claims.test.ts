@@ -161,7 +161,9 @@ for (const target of await testDatabases()) {
   });
 }
 
+// A probe only (each test makes a schema of its own): its schema is dropped at once, not leaked.
 const postgres = await postgresDatabase();
+await postgres?.drop();
 describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreachable' }, () => {
   test('a claim walks the due index in order however stale the statistics, not every due row', async () => {
     const fx = await openStore((await postgresDatabase())!); // its own schema: close() drops it
