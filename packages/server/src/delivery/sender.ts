@@ -90,7 +90,7 @@ export function createSender(options: SenderOptions): Sender {
   class Attempt implements Dispatcher.DispatchHandler {
     private controller: Dispatcher.DispatchController | undefined;
     private statusCode: number | null = null;
-    private responseHeaders: Record<string, string> | null = null;
+    private responseHeaders: Record<string, string> = {};
     private chunks: Buffer[] = [];
     private read = 0;
     private settled = false;
@@ -144,10 +144,10 @@ export function createSender(options: SenderOptions): Sender {
     private answered() {
       const statusCode = this.statusCode!;
       const ok = statusCode >= 200 && statusCode < 300;
-      const headers = this.responseHeaders!;
+      const headers = this.responseHeaders;
       this.settle({
         statusCode,
-        responseHeaders: headers,
+        responseHeadersJson: JSON.stringify(headers),
         responseBody: Buffer.concat(this.chunks).subarray(0, KEPT_BODY_BYTES).toString('utf8'),
         error: ok ? null : `HTTP ${statusCode}`,
         errorStage: ok ? null : 'http',
@@ -157,15 +157,16 @@ export function createSender(options: SenderOptions): Sender {
 
     /** No answer: the attempt failed at `stage` (also for a destination refused before dialling). */
     failed(error: unknown, stage: AttemptErrorStage) {
-      this.settle({ statusCode: null, responseHeaders: null, responseBody: null, error: message(error), errorStage: stage });
+      this.settle({ statusCode: null, responseHeadersJson: null, responseBody: null, error: message(error), errorStage: stage });
     }
 
-    private settle(outcome: Pick<SentAttempt, 'statusCode' | 'responseHeaders' | 'responseBody' | 'error' | 'errorStage' | 'retryAfterMs'>) {
+    private settle(outcome: Pick<SentAttempt, 'statusCode' | 'responseHeadersJson' | 'responseBody' | 'error' | 'errorStage' | 'retryAfterMs'>) {
       if (this.settled) return;
       this.settled = true;
       inFlight.delete(this);
       this.chunks = [];
-      this.resolve({ delivery: this.delivery, startedAt: this.startedAt, requestHeaders: this.requestHeaders, durationMs: Date.now() - this.startedAt, ...outcome });
+      const requestHeadersJson = JSON.stringify(this.requestHeaders);
+      this.resolve({ delivery: this.delivery, startedAt: this.startedAt, requestHeadersJson, durationMs: Date.now() - this.startedAt, ...outcome });
     }
   }
 

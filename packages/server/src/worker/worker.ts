@@ -160,8 +160,8 @@ export function createWorker(options: WorkerOptions) {
         'delivery attempt',
       );
     }
-    const { delivery, startedAt, durationMs, statusCode, requestHeaders, responseHeaders, responseBody, error, errorStage } = sent;
-    return { delivery, startedAt, durationMs, statusCode, requestHeaders, responseHeaders, responseBody, error, errorStage, outcome: decision };
+    const { delivery, startedAt, durationMs, statusCode, requestHeadersJson, responseHeadersJson, responseBody, error, errorStage } = sent;
+    return { delivery, startedAt, durationMs, statusCode, requestHeadersJson, responseHeadersJson, responseBody, error, errorStage, outcome: decision };
   }
 
   async function claimOnce(): Promise<boolean> {
