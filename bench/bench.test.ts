@@ -15,6 +15,7 @@ test('npm run bench -- --quick measures every system and writes its report', () 
     const row = report.split('\n').find((line) => line.startsWith(`| ${system} | `));
     assert.ok(row, `${system} has a throughput row`);
     assert.match(row!, /^\| [^|]+ \| [\d,]+ \[/, `${system} delivered at a measurable rate`);
+    assert.match(row!, /\| [\d,]+ µs \(\d+%\) \|/, `${system} has the machine's CPU per delivery`);
   }
   assert.match(report, /## Latency/);
   assert.match(report, /\| Protocol \(SQLite\) \| [\d.,]+ \/ [\d.,]+/);

@@ -50,4 +50,25 @@ export function cpuMeter(pids: Record<string, number>) {
 
 export type ProcessUsage = Record<string, { cpu: number; peakRssMb: number }>;
 
+/** The whole machine's busy and total CPU ticks (all cores, every process: databases, Redis, the bench itself). */
+function machineTicks(): { busy: number; total: number } {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((sum, n) => sum + n, 0);
+  return { busy: total - fields[3]! - fields[4]!, total }; // less idle and iowait
+}
+
+/**
+ * The machine's CPU over a window, everything included: per unit of work (µs) it compares
+ * systems whose work is spread over different processes (a database server, Redis), and it moves
+ * less with the machine's speed than rates do.
+ */
+export function machineMeter() {
+  const start = machineTicks();
+  return (units: number) => {
+    const end = machineTicks();
+    const busy = end.busy - start.busy;
+    return { usPerUnit: ((busy / TICKS) * 1e6) / units, busyPercent: (100 * busy) / (end.total - start.total) };
+  };
+}
+
 export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { cpuMeter, fmt, latencySummary, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
+import { cpuMeter, fmt, latencySummary, machineMeter, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
 import { KEY, startBullmq, startL0, startProtocol, type Running, type SystemOptions } from './systems.js';
 
 const quick = process.argv.includes('--quick');
@@ -72,16 +72,19 @@ interface Throughput {
   /** How fast the changes themselves were acknowledged (API calls, or BullMQ enqueues). */
   changesPerSecond: number;
   usage: ProcessUsage;
+  /** The whole machine's CPU per delivery (µs), and how busy it was (% of all cores). */
+  machine: { usPerUnit: number; busyPercent: number };
 }
 async function throughput(start: (o: SystemOptions) => Promise<Running>): Promise<Throughput> {
   return withSystem(start, WEBHOOKS, async (system) => {
     await sleep(200);
     const meter = cpuMeter({ ...system.pids, receiver: receiver.pid! });
+    const machine = machineMeter();
     const started = now();
     await system.produce(CHANGES, { concurrency: 16 });
     const produced = now();
     const finished = await waitForArrivals(CHANGES * WEBHOOKS, 300_000);
-    return { perSecond: (CHANGES * WEBHOOKS) / ((finished - started) / 1000), changesPerSecond: CHANGES / ((produced - started) / 1000), usage: meter() };
+    return { perSecond: (CHANGES * WEBHOOKS) / ((finished - started) / 1000), changesPerSecond: CHANGES / ((produced - started) / 1000), usage: meter(), machine: machine(CHANGES * WEBHOOKS) };
   });
 }
 
@@ -223,22 +226,22 @@ print(`${new Date().toISOString()} · ${os.cpus().length} cores (${os.cpus()[0]?
 print();
 print(`## Throughput: ${fmt(CHANGES)} changes × ${WEBHOOKS} subscribed webhooks = ${fmt(CHANGES * WEBHOOKS)} deliveries`);
 print();
-print('| system | deliveries/s | × L0 | × BullMQ | changes acknowledged/s | CPU % of a core / peak RSS, per process |');
-print('|---|---|---|---|---|---|');
-const results = new Map<SystemName, { perSecond: ReturnType<typeof spread>; changesPerSecond: number; usage: ProcessUsage }>();
+print('| system | deliveries/s | × L0 | × BullMQ | changes acknowledged/s | machine CPU per delivery (busy) | CPU % of a core / peak RSS, per process |');
+print('|---|---|---|---|---|---|---|');
+const results = new Map<SystemName, { perSecond: ReturnType<typeof spread>; changesPerSecond: number; usage: ProcessUsage; machine: Throughput['machine'] }>();
 for (const [name, start] of SYSTEMS) {
   if (only && !only.some((o) => name.toLowerCase().includes(o.toLowerCase()))) continue;
   const runs: Throughput[] = [];
   for (let r = 0; r < RUNS; r++) runs.push(await throughput(start));
   const median = spread(runs.map((r) => r.perSecond));
   const middle = runs.find((r) => r.perSecond === median.median)!;
-  results.set(name, { perSecond: median, changesPerSecond: middle.changesPerSecond, usage: middle.usage });
+  results.set(name, { perSecond: median, changesPerSecond: middle.changesPerSecond, usage: middle.usage, machine: middle.machine });
 }
 for (const [name, result] of results) {
   const l0 = results.get('L0')?.perSecond.median;
   const bull = results.get('BullMQ')?.perSecond.median;
   const s = result.perSecond;
-  print(`| ${name} | ${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}] | ${l0 ? fmt(s.median / l0, 2) : '—'} | ${bull ? fmt(s.median / bull, 2) : '—'} | ${name === 'L0' ? '—' : fmt(result.changesPerSecond)} | ${cpuOf(result.usage)} |`);
+  print(`| ${name} | ${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}] | ${l0 ? fmt(s.median / l0, 2) : '—'} | ${bull ? fmt(s.median / bull, 2) : '—'} | ${name === 'L0' ? '—' : fmt(result.changesPerSecond)} | ${fmt(result.machine.usPerUnit)} µs (${fmt(result.machine.busyPercent)}%) | ${cpuOf(result.usage)} |`);
 }
 print();
 print(`## Latency: acknowledgement (BullMQ: enqueue) → receipt, 1 webhook, steady rate for ${LATENCY_SECONDS} s`);
