@@ -186,6 +186,7 @@ describe('retries and failure handling', () => {
     assert.equal(redirected.status, 'pending', 'a retry is scheduled');
     assert.equal(redirected.attempts[0].status_code, 302);
     assert.equal(redirected.attempts[0].error_stage, 'http');
+    assert.equal(redirected.attempts[0].response_headers.location, '/elsewhere', "the answer's headers are stored as sent back (serialized by the sender)");
     assert.ok(!receiver.received.some((r) => r.path === '/elsewhere'), 'the redirect was not followed');
     const timedOut = await first(hang.id);
     assert.equal(timedOut.attempts[0].error_stage, 'timeout');
