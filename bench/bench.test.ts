@@ -11,7 +11,7 @@ test('npm run bench -- --quick measures every system and writes its report', () 
   const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/run.ts', '--quick'], { cwd: root, encoding: 'utf8', timeout: 240_000 });
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
   const report = fs.readFileSync(new URL('./results/smoke.md', import.meta.url), 'utf8');
-  for (const system of ['L0', 'Protocol (SQLite)', 'Protocol (PostgreSQL, 1 API + 2 workers)', 'BullMQ']) {
+  for (const system of ['L0', 'Bare SQLite loop (no API)', 'Protocol (SQLite)', 'Protocol (PostgreSQL, 1 API + 2 workers)', 'BullMQ']) {
     const row = report.split('\n').find((line) => line.startsWith(`| ${system} | `));
     assert.ok(row, `${system} has a throughput row`);
     assert.match(row!, /^\| [^|]+ \| [\d,]+ \[/, `${system} delivered at a measurable rate`);

@@ -93,11 +93,12 @@ export async function startL0({ receiverUrl, webhooks }: SystemOptions): Promise
   };
 }
 
+/** BENCH_PROFILE_DIR=<dir>: each system's process writes a V8 CPU profile there when it exits. */
+const profileArgs = () => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+
 function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    // BENCH_PROFILE_DIR=<dir>: each Protocol process writes a V8 CPU profile there when it exits.
-    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-    const child = spawn(process.execPath, [...profile, BIN, ...args], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...profileArgs(), BIN, ...args], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const onData = (chunk: Buffer) => {
       out += chunk;
@@ -181,6 +182,39 @@ export async function startProtocol(options: SystemOptions & { database: 'sqlite
         await admin.query(`drop schema ${schema} cascade`);
         await admin.end();
       }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The bare-bones SQLite claim-and-send loop (sqlite-loop.ts) in a process of its own; a change is one IPC message and one transaction. */
+export async function startSqliteLoop({ receiverUrl, webhooks }: SystemOptions): Promise<Running> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loop-'));
+  const secrets = Object.fromEntries(Array.from({ length: webhooks }, (_, i) => [`/hook/${i}`, secretFor(i)]));
+  const loop = fork(fileURLToPath(new URL('./sqlite-loop.ts', import.meta.url)), [], {
+    execArgv: ['--conditions=source', '--import', 'tsx', ...profileArgs()],
+    env: { ...process.env, RECEIVER: receiverUrl, WEBHOOKS: String(webhooks), DATABASE: path.join(dataDir, 'loop.db') },
+  });
+  await new Promise<void>((resolve) => loop.once('message', () => resolve()));
+  loop.send({ secrets });
+  const waiting = new Map<string, (at: number) => void>();
+  loop.on('message', (message: { acked?: string; at?: number }) => message.acked && waiting.get(message.acked)?.(message.at!));
+  return {
+    pids: { 'sqlite-loop': loop.pid! },
+    secrets,
+    async produce(changes, options = {}) {
+      const acks = new Map<string, number>();
+      await pace(changes, { ...options, concurrency: options.concurrency ?? 16 }, async (change) => {
+        const id = `sl${change}`;
+        const at = await new Promise<number>((resolve) => (waiting.set(id, resolve), loop.send({ change: id })));
+        waiting.delete(id);
+        acks.set(id, at);
+      });
+      return acks;
+    },
+    async stop() {
+      loop.send({ stop: true });
+      await new Promise((resolve) => loop.once('exit', resolve));
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
