@@ -84,6 +84,28 @@ for (const target of await testDatabases()) {
       assert.equal((await fx.store.deliveries.list(account, webhook.id, { status: 'succeeded', limit: 100 })).data.length, 30);
     });
 
+    test('a batch of results longer than a statement takes on SQLite (32 rows) is recorded whole, on both databases', async () => {
+      await drain();
+      const account = (await fx.store.accounts.create('Batches')).account.id; // its own: no other account's webhooks
+      const hooks = await Promise.all(['b1', 'b2', 'b3'].map((name) => fx.store.webhooks.create(account, { name, url: `https://example.com/${name}`, events: ['message.created'] })));
+      const { conversation_id } = await fx.store.contacts.create(account, { username: 'batch', phone_number: '5' });
+      for (let i = 0; i < 50; i++) await fx.store.messages.send(account, { conversation_id: conversation_id!, message: `m${i}` });
+      const claimed = await fx.store.claims.claim('big', { limit: 200, leaseMs: 60_000 });
+      assert.equal(claimed.length, 150);
+      const failed = new Set(claimed.slice(-7).map((d) => d.id)); // the last rows land in the last chunk
+      await fx.store.claims.record('big', claimed.map((d) => record(d, failed.has(d.id) ? { status: 'failed' } : { status: 'succeeded' })), { disableAfterMs: 1e9 });
+      for (const hook of hooks) {
+        const all = (await fx.store.deliveries.list(account, hook.id, { limit: 100 })).data;
+        assert.equal(all.length, 50);
+        for (const delivery of all) {
+          assert.equal(delivery.status, failed.has(delivery.id) ? 'failed' : 'succeeded', delivery.id);
+          assert.equal(delivery.attempt_count, 1, `${delivery.id} counts its attempt`);
+        }
+      }
+      const { rows } = await sql<{ n: number }>`select count(*) as n from attempts where account_id = ${account} and delivery_id in (${sql.join(claimed.map((d) => d.id))})`.execute(fx.store.database.db);
+      assert.equal(Number(rows[0]!.n), 150, 'one attempt row each');
+    });
+
     test('a retry is not claimable before it is due; the exclusion list skips saturated webhooks', async () => {
       await drain();
       const slow = await fx.store.webhooks.create(account, { name: 'slow', url: 'https://example.com/s', events: ['group.created'] });
