@@ -1,11 +1,14 @@
-// Writes that arrive together (on SQLite they share one transaction, each in its own savepoint;
-// on PostgreSQL they run side by side): each commits or fails alone, and only committed ones
-// leave events and deliveries.
+// Writes that arrive together (on SQLite they share one transaction, group-commit.ts; on
+// PostgreSQL they run side by side): each commits or fails alone, and only committed ones leave
+// events and deliveries.
 import assert from 'node:assert/strict';
+import type { Transaction } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { ProtocolError } from '../errors.js';
 import { sqliteDatabase, testDatabases } from '../test-support/databases.js';
 import { openStore, type StoreFixture } from '../test-support/store.js';
+import { createGroupCommit, type GroupCommit } from './group-commit.js';
+import type { Tables } from './schema.js';
 
 for (const target of await testDatabases()) {
   describe(`concurrent writes on ${target.name}`, () => {
@@ -61,30 +64,57 @@ for (const target of await testDatabases()) {
 }
 
 describe('group commit (SQLite)', () => {
-  test('a job that wrote and then threw is rolled back to its savepoint; its neighbours commit', async () => {
+  /** Runs `work` with a group commit on a fresh SQLite store; `insert(id)` writes an account row. */
+  async function withGroupCommit(work: (run: GroupCommit, insert: (id: string) => (tx: Transaction<Tables>) => Promise<string>, ids: () => Promise<string[]>) => Promise<void>) {
     const target = await sqliteDatabase();
     const database = await target.open();
     try {
-      const { createGroupCommit } = await import('./group-commit.js');
-      const run = createGroupCommit(database.db);
-      const insert = (id: string) => (tx: any) => tx.insertInto('accounts').values({ id, name: id, created_at: 0 }).execute();
-      const results = await Promise.allSettled([
-        run(insert('a1')),
-        run(async (tx) => {
-          await insert('b1')(tx);
-          throw new Error('after writing');
-        }),
-        run(insert('c1')),
-      ]);
-      assert.deepEqual(
-        results.map((r) => r.status),
-        ['fulfilled', 'rejected', 'fulfilled'],
-      );
-      const ids = (await database.db.selectFrom('accounts').select('id').execute()).map((r) => r.id).sort();
-      assert.deepEqual(ids, ['a1', 'c1']);
+      const insert = (id: string) => async (tx: Transaction<Tables>) => (await tx.insertInto('accounts').values({ id, name: id, created_at: 0 }).execute(), id);
+      const ids = async () => (await database.db.selectFrom('accounts').select('id').execute()).map((r) => r.id).sort();
+      await work(createGroupCommit(database.db), insert, ids);
     } finally {
       await database.close();
       await target.drop();
     }
+  }
+  /** A job that writes, then throws; counts its runs. */
+  const failing = (insert: (id: string) => (tx: Transaction<Tables>) => Promise<string>, id: string, runs: Map<string, number>) => async (tx: Transaction<Tables>) => {
+    runs.set(id, (runs.get(id) ?? 0) + 1);
+    await insert(id)(tx);
+    throw new Error(`${id} failed after writing`);
+  };
+
+  test('writes that share a transaction all commit, each answered with its own value', async () => {
+    await withGroupCommit(async (run, insert, ids) => {
+      assert.deepEqual(await Promise.all(['a', 'b', 'c'].map((id) => run(insert(id)))), ['a', 'b', 'c']);
+      assert.deepEqual(await ids(), ['a', 'b', 'c']);
+    });
+  });
+
+  test('a job that wrote and then threw is rolled back alone, runs once, and fails with its own error; its neighbours commit', async () => {
+    await withGroupCommit(async (run, insert, ids) => {
+      const runs = new Map<string, number>();
+      const results = await Promise.allSettled([run(insert('a1')), run(failing(insert, 'b1', runs)), run(insert('c1'))]);
+      assert.deepEqual(
+        results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+        ['a1', 'b1 failed after writing', 'c1'],
+      );
+      assert.deepEqual(await ids(), ['a1', 'c1']);
+      assert.equal(runs.get('b1'), 1, 'the failed write is not run again');
+    });
+  });
+
+  test('failures first, last and twice in one batch, or alone: each rolls back alone with its own error', async () => {
+    await withGroupCommit(async (run, insert, ids) => {
+      const runs = new Map<string, number>();
+      const batch = await Promise.allSettled([run(failing(insert, 'f1', runs)), run(insert('ok1')), run(failing(insert, 'f2', runs)), run(insert('ok2')), run(failing(insert, 'f3', runs))]);
+      assert.deepEqual(
+        batch.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+        ['f1 failed after writing', 'ok1', 'f2 failed after writing', 'ok2', 'f3 failed after writing'],
+      );
+      await assert.rejects(run(failing(insert, 'alone', runs)), /alone failed after writing/);
+      assert.deepEqual(await ids(), ['ok1', 'ok2']);
+      assert.equal(runs.get('alone'), 1);
+    });
   });
 });
