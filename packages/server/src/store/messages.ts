@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Attachment, ContactSummary, ListParams, Message, MessageListParams, MessageSendParams, MessageUpdateParams, Page, Reaction, ReactionsInput } from '@protocol/sdk';
 import { ProtocolError, notFound } from '../errors.js';
 import { toAttachment } from './attachments.js';
@@ -16,18 +16,14 @@ export function reactionsToList(input: ReactionsInput): Reaction[] {
 
 const touchStatement = (table: 'contacts' | 'conversations', skipLocked: boolean) =>
   compiled((db) => {
-    const stale = db
-      .selectFrom(table)
-      .select('seq')
-      .where('account_id', '=', slot('account'))
-      .where('id', '=', slot('id'))
-      .where((eb) => eb.or([eb('last_active_at', 'is', null), eb('last_active_at', '<', slot('now'))]));
+    const stale = (eb: ExpressionBuilder<Tables, typeof table>) =>
+      eb.and([eb('account_id', '=', slot('account')), eb('id', '=', slot('id')), eb.or([eb('last_active_at', 'is', null), eb('last_active_at', '<', slot('now'))])]);
+    const update = db.updateTable(table).set({ last_active_at: slot('now') });
     // Concurrent messages to one conversation would queue on its row lock for this bookkeeping;
     // on PostgreSQL whoever finds it locked skips it, since the holder writes the same second.
-    return db
-      .updateTable(table)
-      .set({ last_active_at: slot('now') })
-      .where('seq', 'in', skipLocked ? stale.forUpdate().skipLocked() : stale);
+    // SQLite has one writer and updates the row directly: `WHERE seq IN (SELECT …)` built an
+    // ephemeral table on every run (~3 µs against ~1.3 µs, measured alone).
+    return skipLocked ? update.where('seq', 'in', db.selectFrom(table).select('seq').where(stale).forUpdate().skipLocked()) : update.where(stale);
   });
 const touches = {
   contacts: { plain: touchStatement('contacts', false), skipLocked: touchStatement('contacts', true) },
