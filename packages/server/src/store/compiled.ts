@@ -1,4 +1,4 @@
-import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely';
+import type { CompiledQuery, Compilable, DatabaseConnection, Kysely, QueryResult } from 'kysely';
 import type { Tables } from './schema.js';
 
 /** Where a value of each run goes in a query built once. */
@@ -29,7 +29,24 @@ export function compiled<R>(build: (db: Handle) => Compilable<R>) {
     const parameters = built.parameters.map((value) => (value instanceof Slot ? (values as Record<string | number, unknown>)[value.key] : value));
     return { ...built, parameters };
   };
-  return Object.assign((db: Handle, values: Values): Promise<QueryResult<R>> => db.executeQuery<R>(query(db, values)), { query });
+  return Object.assign((db: Handle, values: Values): Promise<QueryResult<R>> => {
+    const compiledQuery = query(db, values);
+    const connection = db.isTransaction ? direct.get(db.getExecutor().adapter)?.() : undefined;
+    return connection ? (connection.executeQuery(compiledQuery) as Promise<QueryResult<R>>) : db.executeQuery<R>(compiledQuery);
+  }, { query });
+}
+
+/** Per Kysely instance (by its adapter, which its transactions share): the connection its open transaction holds. */
+const direct = new WeakMap<object, () => DatabaseConnection | undefined>();
+
+/**
+ * Inside a transaction these queries may run on the transaction's connection itself, past
+ * Kysely's executor (its connection provider, lock and result transform: ~2.3 µs a statement
+ * beside ~1.1 µs for the statement itself, measured alone on SQLite). Only for a dialect with
+ * one connection (SQLite), where a live transaction is necessarily the one holding it.
+ */
+export function runInTransactionDirectly(db: Handle, connection: () => DatabaseConnection | undefined): void {
+  direct.set(db.getExecutor().adapter, connection);
 }
 
 /**
