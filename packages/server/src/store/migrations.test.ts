@@ -85,3 +85,38 @@ for (const target of await testDatabases()) {
     }
   });
 }
+
+test('migrating a PostgreSQL schema sees only its own tables, while other schemas are made and dropped beside it', { skip: !reachable && 'PostgreSQL unreachable' }, async () => {
+  const other = `t_other_${newId().toLowerCase()}`;
+  await adminQuery(`create schema ${other}; create table ${other}.accounts (id text)`);
+  let churning = true;
+  // Another installation's (or test file's) schemas come and go meanwhile: Kysely's own
+  // introspection, which read every schema, failed with "schema … does not exist" on one
+  // dropped between its reads.
+  const churn = (async () => {
+    for (let i = 0; churning && i < 500; i++) {
+      const name = `t_churn_${newId().toLowerCase()}`;
+      await adminQuery(`create schema ${name}; create table ${name}.t (id text); drop schema ${name} cascade`);
+    }
+  })();
+  const targets = await Promise.all(Array.from({ length: 3 }, () => postgresDatabase()));
+  try {
+    const opened = await Promise.all(targets.map((target) => target!.open()));
+    try {
+      for (const database of opened) {
+        const tables = await database.db.introspection.getTables({ withInternalKyselyTables: true });
+        const schemas = [...new Set(tables.map((t) => t.schema))];
+        assert.equal(schemas.length, 1, 'one schema: its own');
+        assert.match(schemas[0]!, /^t_[0-9a-z]+$/, 'not the other one');
+        assert.ok(tables.some((t) => t.name === 'kysely_migration') && tables.some((t) => t.name === 'deliveries'));
+      }
+    } finally {
+      await Promise.all(opened.map((database) => database.close()));
+    }
+  } finally {
+    churning = false;
+    await churn;
+    await Promise.all(targets.map((target) => target!.drop()));
+    await adminQuery(`drop schema ${other} cascade`);
+  }
+});

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type TableMetadata } from 'kysely';
 import type { Tables } from '../schema.js';
 
 /**
@@ -27,7 +27,30 @@ export function openPostgres(url: string, options: { max?: number; asyncCommit?:
   // An idle client's error (e.g. the server restarting) must not crash the process; the next
   // query reconnects.
   pool.on('error', () => {});
-  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool: preparing(pool) }) });
+  return new Kysely<Tables>({ dialect: new SchemaPostgresDialect({ pool: preparing(pool) }) });
+}
+
+/**
+ * Kysely's introspection (which its migrator uses to find its own tables) reads every schema of
+ * the database and checks each one's privileges by name: a schema dropped meanwhile (another
+ * installation's, another test file's) made it fail with "schema … does not exist". Only the
+ * connection's own schema holds our tables, so only it is read.
+ */
+class SchemaPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    const getTables = async (): Promise<TableMetadata[]> => {
+      const { rows } = await sql<{ name: string; schema: string; view: boolean }>`
+        select c.relname as name, n.nspname as schema, c.relkind = 'v' as view
+        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = current_schema() and c.relkind in ('r', 'v', 'p')`.execute(db);
+      return rows.map((row) => ({ name: row.name, schema: row.schema, isView: row.view, columns: [] }));
+    };
+    return {
+      getSchemas: async () => (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows,
+      getTables,
+      getMetadata: async () => ({ tables: await getTables() }),
+    };
+  }
 }
 
 /** Statements a connection keeps prepared; beyond this (IN lists of many lengths) queries go unnamed. */
