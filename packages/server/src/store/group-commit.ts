@@ -3,6 +3,14 @@ import type { Tables } from './schema.js';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** The write that failed in a batch's first pass; the transaction was rolled back. */
+class Failed {
+  constructor(
+    readonly index: number,
+    readonly error: unknown,
+  ) {}
+}
+
 interface Job<T> {
   work: (tx: Transaction<Tables>) => Promise<T>;
   resolve: (value: T) => void;
@@ -29,14 +37,6 @@ interface Job<T> {
 export function createGroupCommit(db: Kysely<Tables>) {
   let queue: Array<Job<any>> = [];
   let running = false;
-
-  /** The write that failed in a batch's first pass; the transaction was rolled back. */
-  class Failed {
-    constructor(
-      readonly index: number,
-      readonly error: unknown,
-    ) {}
-  }
 
   async function flush(): Promise<void> {
     const jobs = queue;
