@@ -79,5 +79,6 @@ test('an internal error answers api_error without internals, and logs no secrets
     assert.ok(!log.includes(broken.key), 'the API key never appears in the logs');
   } finally {
     await broken.app.close();
+    await broken.drop();
   }
 });

@@ -39,6 +39,8 @@ export interface ApiFixture {
   routes: string[];
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   close(): Promise<void>;
+  /** Removes the database and the files directory (for a test that closed the app and store itself). */
+  drop(): Promise<void>;
 }
 
 /** The real app on a real loopback socket, over a fresh SQLite file, with one account. */
@@ -46,6 +48,10 @@ export async function openApi(target?: TestDatabase, options: { logger?: Logger;
   const db = target ?? (await sqliteDatabase());
   const database = await db.open();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-files-'));
+  const drop = async () => {
+    await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
   let url = '';
   const routes: string[] = [];
   const store = createStore(database, { fileUrl: (account, key) => `${url}/files/${account}/${key}`, attemptsPerDelivery: 4 });
@@ -100,8 +106,8 @@ export async function openApi(target?: TestDatabase, options: { logger?: Logger;
     async close() {
       await app.close();
       await store.close();
-      await db.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await drop();
     },
+    drop,
   };
 }
