@@ -49,6 +49,20 @@ function secretFor(i: number): string {
   return `whsec_${Buffer.alloc(32, i + 1).toString('base64')}`;
 }
 
+/** BENCH_PROFILE_DIR=<dir>: each system's process writes a V8 CPU profile there when it exits. */
+const profileArgs = () => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+
+/** Path → secret of each webhook, for the systems that sign with their own secrets. */
+const hookSecrets = (webhooks: number): Record<string, string> => Object.fromEntries(Array.from({ length: webhooks }, (_, i) => [`/hook/${i}`, secretFor(i)]));
+
+/** A helper process of the bench's (a `.ts` beside this file, run from source), once it is ready and has the secrets. */
+async function startHelper(file: string, env: Record<string, string>, secrets: Record<string, string>): Promise<ChildProcess> {
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], { execArgv: ['--conditions=source', '--import', 'tsx', ...profileArgs()], env: { ...process.env, ...env } });
+  await new Promise<void>((resolve) => child.once('message', () => resolve()));
+  child.send({ secrets });
+  return child;
+}
+
 /** Paces work: `rate` per second in small slices, or as fast as `concurrency` allows. */
 async function pace(count: number, options: { rate?: number; concurrency?: number }, one: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -71,7 +85,7 @@ async function pace(count: number, options: { rate?: number; concurrency?: numbe
 /** L0: the receiver fed directly by one undici Pool of 64 connections with signed POSTs. */
 export async function startL0({ receiverUrl, webhooks }: SystemOptions): Promise<Running> {
   const pool = new Pool(receiverUrl, { connections: 64, pipelining: 1 });
-  const secrets = Object.fromEntries(Array.from({ length: webhooks }, (_, i) => [`/hook/${i}`, secretFor(i)]));
+  const secrets = hookSecrets(webhooks);
   return {
     pids: {},
     secrets,
@@ -92,9 +106,6 @@ export async function startL0({ receiverUrl, webhooks }: SystemOptions): Promise
     stop: () => pool.close(),
   };
 }
-
-/** BENCH_PROFILE_DIR=<dir>: each system's process writes a V8 CPU profile there when it exits. */
-const profileArgs = () => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
 
 function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
@@ -190,13 +201,8 @@ export async function startProtocol(options: SystemOptions & { database: 'sqlite
 /** The bare-bones SQLite claim-and-send loop (sqlite-loop.ts) in a process of its own; a change is one IPC message and one transaction. */
 export async function startSqliteLoop({ receiverUrl, webhooks }: SystemOptions): Promise<Running> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loop-'));
-  const secrets = Object.fromEntries(Array.from({ length: webhooks }, (_, i) => [`/hook/${i}`, secretFor(i)]));
-  const loop = fork(fileURLToPath(new URL('./sqlite-loop.ts', import.meta.url)), [], {
-    execArgv: ['--conditions=source', '--import', 'tsx', ...profileArgs()],
-    env: { ...process.env, RECEIVER: receiverUrl, WEBHOOKS: String(webhooks), DATABASE: path.join(dataDir, 'loop.db') },
-  });
-  await new Promise<void>((resolve) => loop.once('message', () => resolve()));
-  loop.send({ secrets });
+  const secrets = hookSecrets(webhooks);
+  const loop = await startHelper('./sqlite-loop.ts', { RECEIVER: receiverUrl, WEBHOOKS: String(webhooks), DATABASE: path.join(dataDir, 'loop.db') }, secrets);
   const waiting = new Map<string, (at: number) => void>();
   loop.on('message', (message: { acked?: string; at?: number }) => message.acked && waiting.get(message.acked)?.(message.at!));
   return {
@@ -227,10 +233,8 @@ export async function startBullmq({ receiverUrl, webhooks }: SystemOptions): Pro
   const queueName = `bench-${process.pid}-${Date.now()}`;
   const connection = new IORedis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null });
   const queue = new Queue(queueName, { connection });
-  const secrets = Object.fromEntries(Array.from({ length: webhooks }, (_, i) => [`/hook/${i}`, secretFor(i)]));
-  const worker = fork(fileURLToPath(new URL('./bullmq-worker.ts', import.meta.url)), [], { execArgv: ['--conditions=source', '--import', 'tsx'], env: { ...process.env, QUEUE: queueName, RECEIVER: receiverUrl } });
-  await new Promise<void>((resolve) => worker.once('message', () => resolve()));
-  worker.send({ secrets });
+  const secrets = hookSecrets(webhooks);
+  const worker = await startHelper('./bullmq-worker.ts', { QUEUE: queueName, RECEIVER: receiverUrl }, secrets);
   return {
     pids: { 'bullmq-worker': worker.pid! },
     secrets,
