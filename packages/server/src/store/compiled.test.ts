@@ -26,7 +26,13 @@ test('compiled queries run with each call’s values, on SQLite and PostgreSQL a
       assert.deepEqual(await rows('acc_a', 150), [['a2', 200], ['a3', 200]], target.name);
       assert.deepEqual(await rows('acc_b', 350), [['b4', 400], ['b5', 400]], target.name);
       assert.deepEqual(await rows('acc_c', 0), [], target.name);
-      // Inside a transaction too, and a failed statement fails its call.
+      // Inside a transaction too (on SQLite, on its connection directly): a read sees the
+      // transaction's own write, the commit keeps it, and a failed statement fails its call.
+      await db.transaction().execute(async (tx) => {
+        await insertEvents(tx, 1, ['d1', 'acc_d', 600]);
+        assert.deepEqual((await eventsOf(tx, { account: 'acc_d', since: 0 })).rows.map((r) => r.id), ['d1'], target.name);
+      });
+      assert.deepEqual(await rows('acc_d', 0), [['d1', 600]], target.name);
       await assert.rejects(db.transaction().execute(async (tx) => {
         await insertEvents(tx, 1, ['c1', 'acc_c', 500]);
         await insertEvents(tx, 1, ['c1', 'acc_c', 500]); // duplicate (account_id, id)
