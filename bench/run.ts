@@ -1,13 +1,12 @@
 // `npm run bench`: Protocol beside the L0 ceiling and a BullMQ build, in one run on this machine.
 // `--quick` is the smoke run (tiny N, one run each) that `npm test` executes so this cannot rot.
-import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuMeter, fmt, latencySummary, machineMeter, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
-import { KEY, startBullmq, startL0, startProtocol, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
+import { KEY, startBullmq, startL0, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -30,21 +29,9 @@ const SYSTEMS: Array<[SystemName, (o: SystemOptions) => Promise<Running>]> = [
 ];
 
 // --- the receiver, in its own process ---------------------------------------------------------
-const receiver = fork(fileURLToPath(new URL('./receiver.ts', import.meta.url)), [], { execArgv: ['--conditions=source', '--import', 'tsx'] });
-const port = await new Promise<number>((resolve) => receiver.once('message', (m: { port: number }) => resolve(m.port)));
-const receiverUrl = `http://127.0.0.1:${port}`;
-const ask = <T>(type: string, reply: string, extra: object = {}) =>
-  new Promise<T>((resolve) => {
-    const onMessage = (m: { type: string }) => {
-      if (m.type === reply) {
-        receiver.off('message', onMessage);
-        resolve(m as T);
-      }
-    };
-    receiver.on('message', onMessage);
-    receiver.send({ type, ...extra });
-  });
-const count = () => ask<{ count: number; bad: number }>('count', 'count');
+const receiver = await startReceiver();
+const receiverUrl = receiver.url;
+const { ask, count } = receiver;
 async function waitForArrivals(target: number, timeoutMs: number) {
   const deadline = now() + timeoutMs;
   for (;;) {
@@ -79,7 +66,7 @@ interface Throughput {
 async function throughput(start: (o: SystemOptions) => Promise<Running>): Promise<Throughput> {
   return withSystem(start, WEBHOOKS, async (system) => {
     await sleep(200);
-    const meter = cpuMeter({ ...system.pids, receiver: receiver.pid! });
+    const meter = cpuMeter({ ...system.pids, receiver: receiver.pid });
     const machine = machineMeter();
     const started = now();
     await system.produce(CHANGES, { concurrency: 16 });

@@ -36,6 +36,33 @@ export interface SystemOptions {
   webhooks: number;
 }
 
+/** The receiver (receiver.ts) in its own process, and the orchestrator's side of its IPC. */
+export async function startReceiver() {
+  const child = fork(fileURLToPath(new URL('./receiver.ts', import.meta.url)), [], { execArgv: ['--conditions=source', '--import', 'tsx'] });
+  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
+  /** Sends `type` and resolves with the first answer of type `reply`. */
+  const ask = <T>(type: string, reply: string, extra: object = {}) =>
+    new Promise<T>((resolve) => {
+      const onMessage = (m: { type: string }) => {
+        if (m.type === reply) {
+          child.off('message', onMessage);
+          resolve(m as T);
+        }
+      };
+      child.on('message', onMessage);
+      child.send({ type, ...extra });
+    });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    send: (message: { type: string; [key: string]: unknown }) => child.send(message),
+    ask,
+    /** Deliveries received (and how many failed the signature check) since the last reset. */
+    count: () => ask<{ count: number; bad: number }>('count', 'count'),
+    kill: () => child.kill(),
+  };
+}
+
 /** A Protocol-shaped delivery body for the systems that make their own. */
 export function eventBody(id: string): string {
   return JSON.stringify({
@@ -107,9 +134,9 @@ export async function startL0({ receiverUrl, webhooks }: SystemOptions): Promise
   };
 }
 
-function startProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+function startProcess(args: string[], env: Record<string, string>, bin = BIN): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...profileArgs(), BIN, ...args], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...profileArgs(), bin, ...args], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const onData = (chunk: Buffer) => {
       out += chunk;
@@ -125,8 +152,15 @@ function startProcess(args: string[], env: Record<string, string>): Promise<{ ch
   });
 }
 
-/** Protocol as users run it: the real `protocol` processes, a fresh database, webhooks made through the API. */
-export async function startProtocol(options: SystemOptions & { database: 'sqlite' | 'postgres'; workers?: number; apiOnly?: boolean }): Promise<Running> {
+/**
+ * Protocol as users run it: the real `protocol` processes, a fresh database, webhooks made through
+ * the API. `root` runs another (built) checkout's `protocol` instead of this one's; `env` is added
+ * to its processes' environment (bench/ab.ts compares two builds or settings that way).
+ */
+export async function startProtocol(
+  options: SystemOptions & { database: 'sqlite' | 'postgres'; workers?: number; apiOnly?: boolean; root?: string; env?: Record<string, string> },
+): Promise<Running> {
+  const bin = options.root ? path.join(options.root, 'packages/server/bin/protocol.js') : BIN;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-bench-'));
   let databaseUrl = `sqlite:${path.join(dataDir, 'protocol.db')}`;
   let schema: string | undefined;
@@ -138,12 +172,12 @@ export async function startProtocol(options: SystemOptions & { database: 'sqlite
     await admin.end();
     databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
   }
-  const env = { PROTOCOL_DATA_DIR: dataDir, PROTOCOL_DATABASE_URL: databaseUrl, PROTOCOL_API_KEY: KEY, PROTOCOL_ALLOW_PRIVATE_URLS: '1', PROTOCOL_RATE_LIMIT: '0' }; // the bench drives one key far past the default 1000/s
+  const env = { ...options.env, PROTOCOL_DATA_DIR: dataDir, PROTOCOL_DATABASE_URL: databaseUrl, PROTOCOL_API_KEY: KEY, PROTOCOL_ALLOW_PRIVATE_URLS: '1', PROTOCOL_RATE_LIMIT: '0' }; // the bench drives one key far past the default 1000/s
   const processes: Array<{ name: string; child: ChildProcess }> = [];
-  const api = await startProcess(options.database === 'sqlite' && !options.apiOnly ? ['serve'] : ['serve', '--no-worker'], env);
+  const api = await startProcess(options.database === 'sqlite' && !options.apiOnly ? ['serve'] : ['serve', '--no-worker'], env, bin);
   processes.push({ name: options.database === 'sqlite' ? 'protocol' : 'api', child: api.child });
   for (let i = 0; i < (options.database === 'postgres' ? (options.workers ?? 2) : 0); i++) {
-    processes.push({ name: `worker${i + 1}`, child: (await startProcess(['worker'], env)).child });
+    processes.push({ name: `worker${i + 1}`, child: (await startProcess(['worker'], env, bin)).child });
   }
 
   const client = new Pool(api.url, { connections: 32 });
@@ -165,12 +199,12 @@ export async function startProtocol(options: SystemOptions & { database: 'sqlite
     url: api.url,
     call,
     async addWorker() {
-      const { child } = await startProcess(['worker'], env);
+      const { child } = await startProcess(['worker'], env, bin);
       processes.push({ name: `worker${processes.length}`, child });
       return child.pid!;
     },
     async createAccount(name) {
-      const child = spawn(process.execPath, [BIN, 'accounts', 'create', '--name', name], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [bin, 'accounts', 'create', '--name', name], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout!.on('data', (d) => (out += d));
       await new Promise((resolve) => child.once('exit', resolve));
