@@ -24,3 +24,20 @@ test('npm run bench -- --quick measures every system and writes its report', () 
   assert.match(report, /## Backlog drain/);
   assert.match(report, /\| [\d,]+ s \| [\d,]+ s \| [\d,]+\/s \|/, 'the backlog drained at a measurable rate');
 });
+
+test('npm run bench:ab measures two systems side by side and reports their ratio', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/ab.ts', '--rate=20', '--seconds=1', '--rounds=1', '--b-system=bare', '--a-env=PROTOCOL_LOG_LEVEL=warn'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /^A: protocol from this checkout with \{"PROTOCOL_LOG_LEVEL":"warn"\}$/m);
+  assert.match(result.stdout, /^B: bare SQLite loop$/m);
+  const row = /^\| 1 \| ([\d.,]+) µs \([\d.,]+\), ([\d,]+) deliveries \| ([\d.,]+) µs \([\d.,]+\), ([\d,]+) deliveries \| ([\d.]+) \|$/m.exec(result.stdout);
+  assert.ok(row, result.stdout);
+  const [, aUs, aDelivered, bUs, bDelivered, ratio] = row.map((cell) => Number(cell?.replace(/,/g, '')));
+  // Every change of the measured second arrived on both sides (20 changes × 20 webhooks), each at a CPU cost.
+  assert.equal(aDelivered, 400);
+  assert.equal(bDelivered, 400);
+  assert.ok(aUs! > 0 && bUs! > 0);
+  assert.ok(Math.abs(ratio! - bUs! / aUs!) < 0.01, 'the ratio is B over A');
+  assert.match(result.stdout, /^B \/ A, CPU per delivery: [\d.]+ \[[\d.]+–[\d.]+\]$/m);
+});

@@ -1,0 +1,98 @@
+// `npm run bench:ab`: two systems side by side, at the same time and the same steady rate, and
+// the CPU each spends per delivery. The machine's speed drifts between runs by up to 2× here
+// (other tenants), which buries a 10% change under alternating runs; measured over the same
+// window, both sides see the same machine. Each side has its own receiver and database.
+//
+//   --a=<checkout> --b=<checkout>   a built checkout's `protocol` (default: this one)
+//   --a-env=K=V,K=V --b-env=…       added to that side's environment (settings, NODE_OPTIONS)
+//   --b-system=bare                 the bare SQLite loop instead of Protocol (either side)
+//   --database=postgres             Protocol on PostgreSQL (1 API + 2 workers; the database
+//                                   server's own CPU is not counted, it cannot be told apart)
+//   --rate=120 --seconds=10 --rounds=3
+// The rate must be one both sides keep up with at once: each row gives the deliveries measured,
+// which should be rate × seconds × 20. Identical sides measured B/A = 0.96–0.99 (3 rounds), so
+// differences below ~5% need more rounds.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fmt, sleep, spread } from './measure.js';
+import { startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
+
+const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const RATE = Number(option('rate') ?? 120); // changes/s per side, × 20 webhooks
+const SECONDS = Number(option('seconds') ?? 10);
+const ROUNDS = Number(option('rounds') ?? 3);
+const WEBHOOKS = 20;
+const database = option('database') === 'postgres' ? 'postgres' : 'sqlite';
+
+interface Side {
+  name: 'A' | 'B';
+  root?: string;
+  env: Record<string, string>;
+  system: 'protocol' | 'bare';
+}
+const side = (name: 'A' | 'B'): Side => {
+  const key = name.toLowerCase();
+  const root = option(key);
+  const env = Object.fromEntries((option(`${key}-env`) ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return { name, root: root && path.resolve(root), env, system: option(`${key}-system`) === 'bare' ? 'bare' : 'protocol' };
+};
+const sides = [side('A'), side('B')] as const;
+
+/** CPU ticks (all threads, and the main thread alone) of a process. */
+function ticks(pid: number): { all: number; main: number } {
+  const read = (file: string) => {
+    const fields = fs.readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
+}
+const sum = (pids: number[]) => pids.map(ticks).reduce((a, b) => ({ all: a.all + b.all, main: a.main + b.main }), { all: 0, main: 0 });
+
+const receivers = await Promise.all(sides.map(() => startReceiver()));
+const ratios: number[] = [];
+console.log(`# A/B: ${RATE} changes/s × ${WEBHOOKS} webhooks per side for ${SECONDS} s, ${ROUNDS} round(s), ${database}`);
+for (const s of sides) console.log(`${s.name}: ${s.system === 'bare' ? 'bare SQLite loop' : `protocol from ${s.root ?? 'this checkout'}`}${Object.keys(s.env).length ? ` with ${JSON.stringify(s.env)}` : ''}`);
+console.log('\n| round | A: CPU per delivery (main thread) | B: CPU per delivery (main thread) | B / A |\n|---|---|---|---|');
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Started in turn (A first in odd rounds) so neither side always gets the warmer start.
+    const order = round % 2 ? [0, 1] : [1, 0];
+    const systems: Running[] = [];
+    for (const i of order) {
+      const s = sides[i]!;
+      const receiver = receivers[i]!;
+      receiver.send({ type: 'reset' });
+      systems[i] =
+        s.system === 'bare'
+          ? await startSqliteLoop({ receiverUrl: receiver.url, webhooks: WEBHOOKS })
+          : await startProtocol({ receiverUrl: receiver.url, webhooks: WEBHOOKS, database, workers: 2, root: s.root, env: s.env });
+      receiver.send({ type: 'secrets', secrets: systems[i]!.secrets });
+    }
+    try {
+      const both = (changes: number) => Promise.all(systems.map((system) => system.produce(changes, { rate: RATE })));
+      await both(RATE); // a second of warm-up (JIT, prepared statements, connections), not measured
+      await sleep(500);
+      const before = await Promise.all(receivers.map((r) => r.count()));
+      const cpuBefore = systems.map((system) => sum(Object.values(system.pids)));
+      await both(RATE * SECONDS);
+      await sleep(500); // the last deliveries of the window arrive
+      const after = await Promise.all(receivers.map((r) => r.count()));
+      const cpuAfter = systems.map((system) => sum(Object.values(system.pids)));
+      if (after.some((a) => a.bad > 0)) throw new Error('deliveries failed the receiver\'s signature check');
+      const perDelivery = systems.map((_, i) => {
+        const delivered = after[i]!.count - before[i]!.count;
+        const us = (t: 'all' | 'main') => ((cpuAfter[i]![t] - cpuBefore[i]![t]) * 10_000) / delivered; // 100 ticks a second
+        return { all: us('all'), main: us('main'), delivered };
+      });
+      const [a, b] = perDelivery as [typeof perDelivery[0], typeof perDelivery[0]];
+      ratios.push(b.all / a.all);
+      console.log(`| ${round} | ${fmt(a.all, 1)} µs (${fmt(a.main, 1)}), ${fmt(a.delivered)} deliveries | ${fmt(b.all, 1)} µs (${fmt(b.main, 1)}), ${fmt(b.delivered)} deliveries | ${fmt(b.all / a.all, 3)} |`);
+    } finally {
+      await Promise.all(systems.map((system) => system.stop()));
+    }
+  }
+  const r = spread(ratios);
+  console.log(`\nB / A, CPU per delivery: ${fmt(r.median, 3)} [${fmt(r.min, 3)}–${fmt(r.max, 3)}]`);
+} finally {
+  receivers.forEach((r) => r.kill());
+}
