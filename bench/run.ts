@@ -69,7 +69,7 @@ async function throughput(start: (o: SystemOptions) => Promise<Running>): Promis
     await sleep(200);
     // Warm-up, the same for every system (as for the latency runs): JIT compilation and
     // first-use costs are paid before the measured run, which is short (40,000 deliveries):
-    // without it, V8's compiler threads in Protocol's process spent ~25 µs per delivery on
+    // without it, V8's compiler threads in Protocol's process spent ~20 µs per delivery on
     // optimizing code. The measured run is then the steady state. (It raised L0 by 8–14% and left
     // Protocol's ratio to L0 within the runs' spread: 0.38, 0.41 against 0.46, 0.40 without.)
     if (WARM_UP > 0) {
