@@ -55,6 +55,18 @@ async function withSystem<T>(start: (o: SystemOptions) => Promise<Running>, webh
   }
 }
 
+/**
+ * Warm-up, not measured and the same for every system: `changes` changes, all delivered, so the
+ * one-off costs of the first calls (JIT, lazily compiled serializers, connection set-up) are paid
+ * before the measured run; then the receiver forgets them.
+ */
+async function warmUp(system: Running, changes: number, webhooks: number, options: { rate?: number; concurrency?: number }) {
+  if (changes <= 0) return;
+  await system.produce(changes, options);
+  await waitForArrivals(changes * webhooks, 120_000);
+  receiver.send({ type: 'reset-arrivals' });
+}
+
 // --- scenarios ----------------------------------------------------------------------------------
 interface Throughput {
   perSecond: number;
@@ -67,16 +79,11 @@ interface Throughput {
 async function throughput(start: (o: SystemOptions) => Promise<Running>): Promise<Throughput> {
   return withSystem(start, WEBHOOKS, async (system) => {
     await sleep(200);
-    // Warm-up, the same for every system (as for the latency runs): JIT compilation and
-    // first-use costs are paid before the measured run, which is short (40,000 deliveries):
-    // without it, V8's compiler threads in Protocol's process spent ~20 µs per delivery on
-    // optimizing code. The measured run is then the steady state. (It raised L0 by 8–14% and left
-    // Protocol's ratio to L0 within the runs' spread: 0.38, 0.41 against 0.46, 0.40 without.)
-    if (WARM_UP > 0) {
-      await system.produce(WARM_UP, { concurrency: 16 });
-      await waitForArrivals(WARM_UP * WEBHOOKS, 120_000);
-      receiver.send({ type: 'reset-arrivals' });
-    }
+    // The measured run is short (40,000 deliveries): without a warm-up, V8's compiler threads in
+    // Protocol's process spent ~20 µs per delivery on optimizing code. With it (the same for every
+    // system) L0 gained 8–14% and Protocol's ratio to L0 stayed within the runs' spread (0.38,
+    // 0.41 against 0.46, 0.40 without).
+    await warmUp(system, WARM_UP, WEBHOOKS, { concurrency: 16 });
     const meter = cpuMeter({ ...system.pids, receiver: receiver.pid });
     const machine = machineMeter();
     const started = now();
@@ -90,12 +97,7 @@ async function throughput(start: (o: SystemOptions) => Promise<Running>): Promis
 async function latency(start: (o: SystemOptions) => Promise<Running>, rate: number) {
   return withSystem(start, 1, async (system) => {
     await sleep(200);
-    // Warm-up, not measured: half a second at the rate, so the first calls' one-off costs
-    // (JIT, lazily compiled serializers, connection set-up) are paid by every system before.
-    const warmUp = Math.ceil(rate / 2);
-    await system.produce(warmUp, { rate });
-    await waitForArrivals(warmUp, 120_000);
-    receiver.send({ type: 'reset-arrivals' });
+    await warmUp(system, Math.ceil(rate / 2), 1, { rate }); // half a second at the rate
     const changes = rate * LATENCY_SECONDS;
     const acks = await system.produce(changes, { rate });
     await waitForArrivals(changes, 120_000);
