@@ -12,9 +12,8 @@
 // The rate must be one both sides keep up with at once: each row gives the deliveries measured,
 // which should be rate × seconds × 20. Identical sides measured B/A = 0.96–0.99 (3 rounds), so
 // differences below ~5% need more rounds.
-import fs from 'node:fs';
 import path from 'node:path';
-import { fmt, sleep, spread } from './measure.js';
+import { cpuTicks, fmt, sleep, spread, TICKS } from './measure.js';
 import { startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
 
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -38,15 +37,8 @@ const side = (name: 'A' | 'B'): Side => {
 };
 const sides = [side('A'), side('B')] as const;
 
-/** CPU ticks (all threads, and the main thread alone) of a process. */
-function ticks(pid: number): { all: number; main: number } {
-  const read = (file: string) => {
-    const fields = fs.readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  };
-  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
-}
-const sum = (pids: number[]) => pids.map(ticks).reduce((a, b) => ({ all: a.all + b.all, main: a.main + b.main }), { all: 0, main: 0 });
+/** CPU ticks of a system's processes: all their threads, and their main threads alone. */
+const ticks = (pids: number[]) => pids.reduce((sum, pid) => ({ all: sum.all + cpuTicks(pid), main: sum.main + cpuTicks(pid, pid) }), { all: 0, main: 0 });
 
 const receivers = await Promise.all(sides.map(() => startReceiver()));
 const ratios: number[] = [];
@@ -58,37 +50,38 @@ try {
     // Started in turn (A first in odd rounds) so neither side always gets the warmer start.
     const order = round % 2 ? [0, 1] : [1, 0];
     const systems: Running[] = [];
-    for (const i of order) {
-      const s = sides[i]!;
-      const receiver = receivers[i]!;
-      receiver.send({ type: 'reset' });
-      systems[i] =
-        s.system === 'bare'
-          ? await startSqliteLoop({ receiverUrl: receiver.url, webhooks: WEBHOOKS })
-          : await startProtocol({ receiverUrl: receiver.url, webhooks: WEBHOOKS, database, workers: 2, root: s.root, env: s.env });
-      receiver.send({ type: 'secrets', secrets: systems[i]!.secrets });
-    }
     try {
+      for (const i of order) {
+        const s = sides[i]!;
+        const receiver = receivers[i]!;
+        receiver.send({ type: 'reset' });
+        systems[i] =
+          s.system === 'bare'
+            ? await startSqliteLoop({ receiverUrl: receiver.url, webhooks: WEBHOOKS })
+            : await startProtocol({ receiverUrl: receiver.url, webhooks: WEBHOOKS, database, workers: 2, root: s.root, env: s.env });
+        receiver.send({ type: 'secrets', secrets: systems[i]!.secrets });
+      }
       const both = (changes: number) => Promise.all(systems.map((system) => system.produce(changes, { rate: RATE })));
       await both(RATE); // a second of warm-up (JIT, prepared statements, connections), not measured
       await sleep(500);
       const before = await Promise.all(receivers.map((r) => r.count()));
-      const cpuBefore = systems.map((system) => sum(Object.values(system.pids)));
+      const cpuBefore = systems.map((system) => ticks(Object.values(system.pids)));
       await both(RATE * SECONDS);
       await sleep(500); // the last deliveries of the window arrive
       const after = await Promise.all(receivers.map((r) => r.count()));
-      const cpuAfter = systems.map((system) => sum(Object.values(system.pids)));
+      const cpuAfter = systems.map((system) => ticks(Object.values(system.pids)));
       if (after.some((a) => a.bad > 0)) throw new Error('deliveries failed the receiver\'s signature check');
       const perDelivery = systems.map((_, i) => {
         const delivered = after[i]!.count - before[i]!.count;
-        const us = (t: 'all' | 'main') => ((cpuAfter[i]![t] - cpuBefore[i]![t]) * 10_000) / delivered; // 100 ticks a second
+        const us = (t: 'all' | 'main') => (((cpuAfter[i]![t] - cpuBefore[i]![t]) / TICKS) * 1e6) / delivered;
         return { all: us('all'), main: us('main'), delivered };
       });
       const [a, b] = perDelivery as [typeof perDelivery[0], typeof perDelivery[0]];
       ratios.push(b.all / a.all);
       console.log(`| ${round} | ${fmt(a.all, 1)} µs (${fmt(a.main, 1)}), ${fmt(a.delivered)} deliveries | ${fmt(b.all, 1)} µs (${fmt(b.main, 1)}), ${fmt(b.delivered)} deliveries | ${fmt(b.all / a.all, 3)} |`);
     } finally {
-      await Promise.all(systems.map((system) => system.stop()));
+      // Whichever side started (the other may have failed to): a process left running would keep this one alive.
+      await Promise.all(systems.filter(Boolean).map((system) => system.stop()));
     }
   }
   const r = spread(ratios);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
@@ -40,4 +41,19 @@ test('npm run bench:ab measures two systems side by side and reports their ratio
   assert.ok(aUs! > 0 && bUs! > 0);
   assert.ok(Math.abs(ratio! - bUs! / aUs!) < 0.01, 'the ratio is B over A');
   assert.match(result.stdout, /^B \/ A, CPU per delivery: [\d.]+ \[[\d.]+–[\d.]+\]$/m);
+});
+
+test('npm run bench:ab hands each side its own environment, and stops at once when a side cannot start', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  // B's setting is invalid, so B's `protocol serve` refuses to start: that it says so proves the
+  // environment reached B's process. A (started first in round 1) must be stopped, not left
+  // running: stopping it removes its data directory, which a process left behind would keep.
+  const benchDirs = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('protocol-bench-'));
+  const before = benchDirs();
+  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/ab.ts', '--rate=20', '--seconds=1', '--rounds=1', '--b-env=PROTOCOL_LOG_LEVEL=loud'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.signal, null, 'it exited by itself, not by the timeout');
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /PROTOCOL_LOG_LEVEL="loud" is invalid/);
+  assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
+  assert.deepEqual(benchDirs(), before, 'side A was stopped and its directory removed');
 });

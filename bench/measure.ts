@@ -20,10 +20,11 @@ export function spread(values: number[]) {
   return { median: sorted[Math.floor((sorted.length - 1) / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
 }
 
-const TICKS = 100; // USER_HZ on Linux
+export const TICKS = 100; // USER_HZ on Linux
 
-function cpuTicks(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** CPU time (user + system) a process has used, in ticks; of one of its threads when `thread` is given. */
+export function cpuTicks(pid: number, thread?: number): number {
+  const fields = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]);
 }
 

@@ -162,41 +162,66 @@ export async function startProtocol(
 ): Promise<Running> {
   const bin = options.root ? path.join(options.root, 'packages/server/bin/protocol.js') : BIN;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-bench-'));
-  let databaseUrl = `sqlite:${path.join(dataDir, 'protocol.db')}`;
   let schema: string | undefined;
-  if (options.database === 'postgres') {
-    schema = `bench_${process.pid}_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  }
-  const env = { ...options.env, PROTOCOL_DATA_DIR: dataDir, PROTOCOL_DATABASE_URL: databaseUrl, PROTOCOL_API_KEY: KEY, PROTOCOL_ALLOW_PRIVATE_URLS: '1', PROTOCOL_RATE_LIMIT: '0' }; // the bench drives one key far past the default 1000/s
   const processes: Array<{ name: string; child: ChildProcess }> = [];
-  const api = await startProcess(options.database === 'sqlite' && !options.apiOnly ? ['serve'] : ['serve', '--no-worker'], env, bin);
-  processes.push({ name: options.database === 'sqlite' ? 'protocol' : 'api', child: api.child });
-  for (let i = 0; i < (options.database === 'postgres' ? (options.workers ?? 2) : 0); i++) {
-    processes.push({ name: `worker${i + 1}`, child: (await startProcess(['worker'], env, bin)).child });
+  let client: Pool | undefined;
+  /** Stops what was started and removes its database: on stop, and when starting failed halfway. */
+  async function teardown() {
+    await client?.close();
+    const running = processes.filter(({ child }) => child.exitCode === null && child.signalCode === null);
+    await Promise.all(running.map(({ child }) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
+    if (schema) {
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      await admin.query(`drop schema if exists ${schema} cascade`);
+      await admin.end();
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 
-  const client = new Pool(api.url, { connections: 32 });
-  const call = async (method: string, route: string, body?: unknown, key = KEY) => {
-    const response = await client.request({ method: method as 'POST', path: `/v1${route}`, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const json = (await response.body.json()) as any;
-    if (response.statusCode >= 300) throw new Error(`${method} ${route}: ${response.statusCode} ${JSON.stringify(json)}`);
-    return json;
-  };
-  const contact = await call('POST', '/contacts', { username: 'bench', phone_number: '1' });
+  let databaseUrl = `sqlite:${path.join(dataDir, 'protocol.db')}`;
+  const env: Record<string, string> = { ...options.env, PROTOCOL_DATA_DIR: dataDir, PROTOCOL_API_KEY: KEY, PROTOCOL_ALLOW_PRIVATE_URLS: '1', PROTOCOL_RATE_LIMIT: '0' }; // the bench drives one key far past the default 1000/s
   const secrets: Record<string, string> = {};
-  for (let i = 0; i < options.webhooks; i++) {
-    const webhook = await call('POST', '/webhooks', { name: `bench ${i}`, url: `${options.receiverUrl}/hook/${i}`, events: ['message.created'] });
-    secrets[`/hook/${i}`] = webhook.secret;
+  let url: string;
+  let call: NonNullable<Running['call']>;
+  let contact: { conversation_id: string };
+  try {
+    if (options.database === 'postgres') {
+      schema = `bench_${process.pid}_${Date.now()}`;
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      await admin.query(`create schema ${schema}`);
+      await admin.end();
+      databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    }
+    env.PROTOCOL_DATABASE_URL = databaseUrl;
+    const api = await startProcess(options.database === 'sqlite' && !options.apiOnly ? ['serve'] : ['serve', '--no-worker'], env, bin);
+    processes.push({ name: options.database === 'sqlite' ? 'protocol' : 'api', child: api.child });
+    for (let i = 0; i < (options.database === 'postgres' ? (options.workers ?? 2) : 0); i++) {
+      processes.push({ name: `worker${i + 1}`, child: (await startProcess(['worker'], env, bin)).child });
+    }
+
+    url = api.url;
+    const pool = (client = new Pool(api.url, { connections: 32 }));
+    call = async (method: string, route: string, body?: unknown, key = KEY) => {
+      const response = await pool.request({ method: method as 'POST', path: `/v1${route}`, headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const json = (await response.body.json()) as any;
+      if (response.statusCode >= 300) throw new Error(`${method} ${route}: ${response.statusCode} ${JSON.stringify(json)}`);
+      return json;
+    };
+    contact = await call('POST', '/contacts', { username: 'bench', phone_number: '1' });
+    for (let i = 0; i < options.webhooks; i++) {
+      const webhook = await call('POST', '/webhooks', { name: `bench ${i}`, url: `${options.receiverUrl}/hook/${i}`, events: ['message.created'] });
+      secrets[`/hook/${i}`] = webhook.secret;
+    }
+  } catch (error) {
+    await teardown().catch(() => undefined); // the error that stopped the start is the one to report
+    throw error;
   }
   return {
     pids: Object.fromEntries(processes.map(({ name, child }) => [name, child.pid!])),
     secrets,
-    url: api.url,
+    url,
     call,
     async addWorker() {
       const { child } = await startProcess(['worker'], env, bin);
@@ -218,17 +243,7 @@ export async function startProtocol(
       });
       return acks;
     },
-    async stop() {
-      await client.close();
-      await Promise.all(processes.map(({ child }) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
-      if (schema) {
-        const admin = new pg.Client({ connectionString: POSTGRES_URL });
-        await admin.connect();
-        await admin.query(`drop schema ${schema} cascade`);
-        await admin.end();
-      }
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: teardown,
   };
 }
 
