@@ -6,8 +6,9 @@
 //   --a=<checkout> --b=<checkout>   a built checkout's `protocol` (default: this one)
 //   --a-env=K=V,K=V --b-env=…       added to that side's environment (settings, NODE_OPTIONS)
 //   --b-system=bare                 the bare SQLite loop instead of Protocol (either side)
-//   --database=postgres             Protocol on PostgreSQL (1 API + 2 workers; the database
-//                                   server's own CPU is not counted, it cannot be told apart)
+//   --database=postgres             Protocol on PostgreSQL (1 API + 2 workers), with the CPU of
+//                                   the server processes serving each side's connections (by
+//                                   application_name; a connection closed mid-window is lost)
 //   --rate=120 --seconds=10 --rounds=3
 // The rate must be one both sides keep up with at once: each row gives the deliveries measured,
 // which should be rate × seconds × 20. Identical sides measured B/A = 0.96–0.99 (3 rounds), so
@@ -37,14 +38,33 @@ const side = (name: 'A' | 'B'): Side => {
 };
 const sides = [side('A'), side('B')] as const;
 
-/** CPU ticks of a system's processes: all their threads, and their main threads alone. */
-const ticks = (pids: number[]) => pids.reduce((sum, pid) => ({ all: sum.all + cpuTicks(pid), main: sum.main + cpuTicks(pid, pid) }), { all: 0, main: 0 });
+/** CPU ticks of a system's processes (all their threads, and their main threads alone), and of its database server's processes by pid. */
+async function snapshot(system: Running) {
+  const pids = Object.values(system.pids);
+  const server = new Map<number, number>();
+  for (const pid of (await system.databasePids?.()) ?? []) {
+    try {
+      server.set(pid, cpuTicks(pid));
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+  return { all: pids.reduce((sum, pid) => sum + cpuTicks(pid), 0), main: pids.reduce((sum, pid) => sum + cpuTicks(pid, pid), 0), server };
+}
+type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+/** Ticks between two snapshots. A server process that started meanwhile counts from 0; one that exited meanwhile is lost. */
+const spent = (before: Snapshot, after: Snapshot) => ({
+  all: after.all - before.all,
+  main: after.main - before.main,
+  server: [...after.server].reduce((sum, [pid, ticks]) => sum + ticks - (before.server.get(pid) ?? 0), 0),
+});
 
 const receivers = await Promise.all(sides.map(() => startReceiver()));
 const ratios: number[] = [];
 console.log(`# A/B: ${RATE} changes/s × ${WEBHOOKS} webhooks per side for ${SECONDS} s, ${ROUNDS} round(s), ${database}`);
 for (const s of sides) console.log(`${s.name}: ${s.system === 'bare' ? 'bare SQLite loop' : `protocol from ${s.root ?? 'this checkout'}`}${Object.keys(s.env).length ? ` with ${JSON.stringify(s.env)}` : ''}`);
-console.log('\n| round | A: CPU per delivery (main thread) | B: CPU per delivery (main thread) | B / A |\n|---|---|---|---|');
+const parts = database === 'postgres' ? 'main threads; database server' : 'main thread';
+console.log(`\n| round | A: CPU per delivery (${parts}) | B: CPU per delivery (${parts}) | B / A |\n|---|---|---|---|`);
 try {
   for (let round = 1; round <= ROUNDS; round++) {
     // Started in turn (A first in odd rounds) so neither side always gets the warmer start.
@@ -65,20 +85,22 @@ try {
       await both(RATE); // a second of warm-up (JIT, prepared statements, connections), not measured
       await sleep(500);
       const before = await Promise.all(receivers.map((r) => r.count()));
-      const cpuBefore = systems.map((system) => ticks(Object.values(system.pids)));
+      const cpuBefore = await Promise.all(systems.map(snapshot));
       await both(RATE * SECONDS);
       await sleep(500); // the last deliveries of the window arrive
       const after = await Promise.all(receivers.map((r) => r.count()));
-      const cpuAfter = systems.map((system) => ticks(Object.values(system.pids)));
+      const cpuAfter = await Promise.all(systems.map(snapshot));
       if (after.some((a) => a.bad > 0)) throw new Error('deliveries failed the receiver\'s signature check');
       const perDelivery = systems.map((_, i) => {
         const delivered = after[i]!.count - before[i]!.count;
-        const us = (t: 'all' | 'main') => (((cpuAfter[i]![t] - cpuBefore[i]![t]) / TICKS) * 1e6) / delivered;
-        return { all: us('all'), main: us('main'), delivered };
+        const ticks = spent(cpuBefore[i]!, cpuAfter[i]!);
+        const us = (n: number) => ((n / TICKS) * 1e6) / delivered;
+        return { total: us(ticks.all + ticks.server), main: us(ticks.main), server: us(ticks.server), delivered };
       });
-      const [a, b] = perDelivery as [typeof perDelivery[0], typeof perDelivery[0]];
-      ratios.push(b.all / a.all);
-      console.log(`| ${round} | ${fmt(a.all, 1)} µs (${fmt(a.main, 1)}), ${fmt(a.delivered)} deliveries | ${fmt(b.all, 1)} µs (${fmt(b.main, 1)}), ${fmt(b.delivered)} deliveries | ${fmt(b.all / a.all, 3)} |`);
+      const [a, b] = perDelivery as [(typeof perDelivery)[0], (typeof perDelivery)[0]];
+      const cell = (x: typeof a) => `${fmt(x.total, 1)} µs (${fmt(x.main, 1)}${database === 'postgres' ? `; ${fmt(x.server, 1)}` : ''}), ${fmt(x.delivered)} deliveries`;
+      ratios.push(b.total / a.total);
+      console.log(`| ${round} | ${cell(a)} | ${cell(b)} | ${fmt(b.total / a.total, 3)} |`);
     } finally {
       // Whichever side started (the other may have failed to): a process left running would keep this one alive.
       await Promise.all(systems.filter(Boolean).map((system) => system.stop()));

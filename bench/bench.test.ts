@@ -57,3 +57,17 @@ test('npm run bench:ab hands each side its own environment, and stops at once wh
   assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
   assert.deepEqual(benchDirs(), before, 'side A was stopped and its directory removed');
 });
+
+test('npm run bench:ab on PostgreSQL counts the database server processes that serve each side', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/ab.ts', '--database=postgres', '--rate=20', '--seconds=1', '--rounds=1'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+  const row = /^\| 1 \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| [\d.]+ \|$/m.exec(result.stdout);
+  assert.ok(row, result.stdout);
+  const [, aTotal, aServer, aDelivered, bTotal, bServer, bDelivered] = row.map((cell) => Number(cell?.replace(/,/g, '')));
+  assert.equal(aDelivered, 400);
+  assert.equal(bDelivered, 400);
+  // Each side's server processes (found by the connections' application_name) did work, and it is part of the total.
+  assert.ok(aServer! > 0 && bServer! > 0, 'the database server worked for both sides');
+  assert.ok(aTotal! > aServer! && bTotal! > bServer!);
+});

@@ -29,6 +29,8 @@ export interface Running {
   createAccount?: (name: string) => Promise<string>;
   /** Protocol only: starts a `protocol worker` process on the same database; resolves with its pid. */
   addWorker?: () => Promise<number>;
+  /** Protocol on PostgreSQL only: the database server's processes serving this system's connections now. */
+  databasePids?: () => Promise<number[]>;
 }
 
 export interface SystemOptions {
@@ -192,7 +194,8 @@ export async function startProtocol(
       await admin.connect();
       await admin.query(`create schema ${schema}`);
       await admin.end();
-      databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      // Named after the schema, so the server's processes that serve this system can be found.
+      databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}&application_name=${schema}`;
     }
     env.PROTOCOL_DATABASE_URL = databaseUrl;
     const api = await startProcess(options.database === 'sqlite' && !options.apiOnly ? ['serve'] : ['serve', '--no-worker'], env, bin);
@@ -223,6 +226,15 @@ export async function startProtocol(
     secrets,
     url,
     call,
+    databasePids: schema
+      ? async () => {
+          const admin = new pg.Client({ connectionString: POSTGRES_URL });
+          await admin.connect();
+          const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [schema]);
+          await admin.end();
+          return rows.map((row) => row.pid);
+        }
+      : undefined,
     async addWorker() {
       const { child } = await startProcess(['worker'], env, bin);
       processes.push({ name: `worker${processes.length}`, child });
