@@ -7,9 +7,13 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Runs one of the bench's scripts from source, as `npm run bench` does, and waits for it. */
+const runBench = (file: string, args: string[], timeout = 120_000) =>
+  spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', file, ...args], { cwd: ROOT, encoding: 'utf8', timeout });
+
 test('npm run bench -- --quick measures every system and writes its report', () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/run.ts', '--quick'], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+  const result = runBench('bench/run.ts', ['--quick'], 240_000);
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
   const report = fs.readFileSync(new URL('./results/smoke.md', import.meta.url), 'utf8');
   for (const system of ['L0', 'Bare SQLite loop (no API)', 'Protocol (SQLite)', 'Protocol (PostgreSQL, 1 API + 2 workers)', 'BullMQ']) {
@@ -27,8 +31,7 @@ test('npm run bench -- --quick measures every system and writes its report', () 
 });
 
 test('npm run bench:ab measures two systems side by side and reports their ratio', () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/ab.ts', '--rate=20', '--seconds=1', '--rounds=1', '--b-system=bare', '--a-env=PROTOCOL_LOG_LEVEL=warn'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', '--b-system=bare', '--a-env=PROTOCOL_LOG_LEVEL=warn']);
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /^A: protocol from this checkout with \{"PROTOCOL_LOG_LEVEL":"warn"\}$/m);
   assert.match(result.stdout, /^B: bare SQLite loop$/m);
@@ -44,13 +47,12 @@ test('npm run bench:ab measures two systems side by side and reports their ratio
 });
 
 test('npm run bench:ab hands each side its own environment, and stops at once when a side cannot start', () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
   // B's setting is invalid, so B's `protocol serve` refuses to start: that it says so proves the
   // environment reached B's process. A (started first in round 1) must be stopped, not left
   // running: stopping it removes its data directory, which a process left behind would keep.
   const benchDirs = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('protocol-bench-'));
   const before = benchDirs();
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/ab.ts', '--rate=20', '--seconds=1', '--rounds=1', '--b-env=PROTOCOL_LOG_LEVEL=loud'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', '--b-env=PROTOCOL_LOG_LEVEL=loud'], 60_000);
   assert.equal(result.signal, null, 'it exited by itself, not by the timeout');
   assert.equal(result.status, 1);
   assert.match(result.stderr, /PROTOCOL_LOG_LEVEL="loud" is invalid/);
@@ -59,8 +61,7 @@ test('npm run bench:ab hands each side its own environment, and stops at once wh
 });
 
 test('npm run bench:ab on PostgreSQL counts the database server processes that serve each side', () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/ab.ts', '--database=postgres', '--rate=20', '--seconds=1', '--rounds=1'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const result = runBench('bench/ab.ts', ['--database=postgres', '--rate=20', '--seconds=1', '--rounds=1']);
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
   const row = /^\| 1 \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| [\d.]+ \|$/m.exec(result.stdout);
   assert.ok(row, result.stdout);
