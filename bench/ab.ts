@@ -13,16 +13,32 @@
 // The rate must be one both sides keep up with at once: each row gives the deliveries measured,
 // which should be rate × seconds × 20. Identical sides measured B/A = 0.96–0.99 (3 rounds), so
 // differences below ~5% need more rounds.
+import fs from 'node:fs';
 import path from 'node:path';
 import { cpuTicks, fmt, sleep, spread, TICKS } from './measure.js';
 import { startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
 
+const OPTIONS = ['a', 'b', 'a-env', 'b-env', 'a-system', 'b-system', 'database', 'rate', 'seconds', 'rounds'];
+/** Bad options stop the run before anything starts, with what was wrong. */
+function usage(problem: string): never {
+  console.error(`bench:ab: ${problem}\nOptions: ${OPTIONS.map((o) => `--${o}=…`).join(' ')} (see bench/ab.ts)`);
+  process.exit(2);
+}
+for (const arg of process.argv.slice(2)) if (!OPTIONS.some((o) => arg.startsWith(`--${o}=`))) usage(`unknown option ${arg}`);
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const RATE = Number(option('rate') ?? 120); // changes/s per side, × 20 webhooks
-const SECONDS = Number(option('seconds') ?? 10);
-const ROUNDS = Number(option('rounds') ?? 3);
+const count = (name: string, fallback: number, whole = false) => {
+  const value = Number(option(name) ?? fallback);
+  return Number.isFinite(value) && value > 0 && (!whole || Number.isInteger(value)) ? value : usage(`--${name} must be a positive ${whole ? 'whole ' : ''}number, not ${option(name)}`);
+};
+const oneOf = <T extends string>(name: string, values: readonly T[]): T => {
+  const value = option(name) ?? values[0]!;
+  return (values as readonly string[]).includes(value) ? (value as T) : usage(`--${name} must be one of ${values.join(', ')}, not ${value}`);
+};
+const RATE = count('rate', 120); // changes/s per side, × 20 webhooks
+const SECONDS = count('seconds', 10);
+const ROUNDS = count('rounds', 3, true);
 const WEBHOOKS = 20;
-const database = option('database') === 'postgres' ? 'postgres' : 'sqlite';
+const database = oneOf('database', ['sqlite', 'postgres'] as const);
 
 interface Side {
   name: 'A' | 'B';
@@ -32,9 +48,12 @@ interface Side {
 }
 const side = (name: 'A' | 'B'): Side => {
   const key = name.toLowerCase();
-  const root = option(key);
-  const env = Object.fromEntries((option(`${key}-env`) ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  return { name, root: root && path.resolve(root), env, system: option(`${key}-system`) === 'bare' ? 'bare' : 'protocol' };
+  const root = option(key) && path.resolve(option(key)!);
+  if (root && !fs.existsSync(path.join(root, 'packages/server/dist/cli/main.js'))) usage(`--${key}=${root} is not a built checkout (no packages/server/dist)`);
+  const pairs = (option(`${key}-env`) ?? '').split(',').filter(Boolean);
+  for (const kv of pairs) if (kv.indexOf('=') < 1) usage(`--${key}-env takes NAME=value pairs separated by commas, not ${kv}`);
+  const env = Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return { name, root, env, system: oneOf(`${key}-system`, ['protocol', 'bare'] as const) };
 };
 const sides = [side('A'), side('B')] as const;
 

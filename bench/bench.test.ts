@@ -72,3 +72,20 @@ test('npm run bench:ab on PostgreSQL counts the database server processes that s
   assert.ok(aServer! > 0 && bServer! > 0, 'the database server worked for both sides');
   assert.ok(aTotal! > aServer! && bTotal! > bServer!);
 });
+
+test('npm run bench:ab refuses bad options before it starts anything', () => {
+  for (const [arg, message] of [
+    ['--rate=fast', /--rate must be a positive number, not fast/],
+    ['--rounds=1.5', /--rounds must be a positive whole number/],
+    ['--b-system=bulk', /--b-system must be one of protocol, bare, not bulk/],
+    ['--database=mysql', /--database must be one of sqlite, postgres/],
+    ['--b=/nonexistent', /--b=\/nonexistent is not a built checkout/],
+    ['--a-env=NOEQUALS', /--a-env takes NAME=value pairs/],
+    ['--ratee=3', /unknown option --ratee=3/],
+  ] as const) {
+    const result = runBench('bench/ab.ts', [arg], 30_000);
+    assert.equal(result.status, 2, `${arg}: ${result.stderr}`);
+    assert.match(result.stderr, message, arg);
+    assert.equal(result.stdout, '', `${arg}: nothing ran`);
+  }
+});
