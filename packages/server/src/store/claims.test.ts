@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
 import type { AttemptRecord } from './index.js';
-import { BEGIN_PINNED, leasePostgres } from './lease.js';
+import { leasePostgres } from './lease.js';
+import { BEGIN_PINNED } from './pinned.js';
 
 for (const target of await testDatabases()) {
   describe(`fan-out and claims on ${target.name}`, () => {
@@ -208,6 +209,40 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
       const pinned = await plan(true);
       assert.match(pinned, /Index Scan using deliveries_due/);
       assert.doesNotMatch(pinned, /Bitmap/);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  test("a claim finds each delivery's event and webhook by primary key, however many the account has and however stale the statistics", async () => {
+    const fx = await openStore((await postgresDatabase())!); // its own schema: close() drops it
+    try {
+      const { db } = fx.store.database;
+      const account = (await fx.store.accounts.create('Busy')).account.id;
+      for (let i = 0; i < 20; i++) await fx.store.webhooks.create(account, { name: `w${i}`, url: `https://example.com/${i}`, events: ['contact.created'] });
+      // A busy account's history that no statistics describe yet (a new installation, or autovacuum off): 1,000 events × 20 webhooks, all due.
+      for (const table of ['events', 'deliveries', 'webhooks']) await sql`alter table ${sql.table(table)} set (autovacuum_enabled = false)`.execute(db);
+      await sql`insert into events (id, account_id, type, body, created_at) select 'evt_' || g, ${account}, 'contact.created', '{}', 0 from generate_series(1, 1000) g`.execute(db);
+      await sql`insert into deliveries (id, account_id, event_id, event_seq, event_type, webhook_id, webhook_seq, status, attempt_count, final_attempt, due_at, created_at, updated_at)
+        select 'dlv_' || e.seq || '_' || w.seq, e.account_id, e.id, e.seq, e.type, w.id, w.seq, 'pending', 0, 1, e.seq, 0, 0 from events e cross join webhooks w`.execute(db);
+
+      // The plan a worker's connection settles on after a few claims: the generic one, the same for every claim.
+      const plan = await db.connection().execute(async (connection) => {
+        await sql.raw(`${BEGIN_PINNED}; set local plan_cache_mode = force_generic_plan`).execute(connection);
+        const query = leasePostgres.query(connection, { owner: 'plan', until: Date.now() + 60_000, now: Date.now(), limit: 64, exclude: [] });
+        const literal = (v: unknown) => (typeof v === 'number' ? String(v) : Array.isArray(v) ? `'{${v.join(',')}}'` : `'${String(v)}'`);
+        await sql.raw(`prepare claim_plan as ${query.sql}`).execute(connection);
+        try {
+          const { rows } = await sql.raw<{ 'QUERY PLAN': string }>(`explain (analyze, costs off, timing off) execute claim_plan(${query.parameters.map(literal).join(', ')})`).execute(connection);
+          return rows.map((row) => row['QUERY PLAN']).join('\n');
+        } finally {
+          await sql.raw('rollback; deallocate claim_plan').execute(connection);
+        }
+      });
+      assert.match(plan, /Sort \(actual rows=64 loops=1\)/, 'the claim took 64');
+      assert.match(plan, /Index Scan using \w+ on events \(actual rows=1 loops=64\)/, `one event row read per claimed delivery:\n${plan}`);
+      assert.match(plan, /Index Scan using \w+ on webhooks \(actual rows=1 loops=64\)/, `one webhook row read per claimed delivery:\n${plan}`);
+      assert.doesNotMatch(plan, /Seq Scan|Rows Removed/, plan);
     } finally {
       await fx.close();
     }

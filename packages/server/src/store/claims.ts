@@ -1,8 +1,10 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { AttemptErrorStage } from '@protocol/sdk';
 import type { StoreContext } from './context.js';
 import { compiledPerCount, slot } from './compiled.js';
 import { leaseDue } from './lease.js';
+import { pinnedTransaction } from './pinned.js';
+import type { Tables } from './schema.js';
 import { status } from './status.js';
 import { newId } from './ids.js';
 import { failPending, signingSecrets } from './webhooks.js';
@@ -11,6 +13,9 @@ import { countFinished, type Finished } from './webhook-stats.js';
 /** A delivery a worker holds under lease, with everything needed to send it. */
 export interface ClaimedDelivery {
   id: string;
+  /** The delivery's and its webhook's primary keys: results are written by key (migration 008). */
+  seq: number;
+  webhookSeq: number;
   accountId: string;
   eventId: string;
   eventType: string;
@@ -57,21 +62,21 @@ const insertAttempts = compiledPerCount(CHUNK, (db, n) =>
 const valuesRows = (n: number, casts: Array<string | null>) =>
   sql.join(Array.from({ length: n }, (_, i) => sql`(${sql.join(casts.map((cast, c) => (cast ? sql`cast(${slot(i * casts.length + c)} as ${sql.raw(cast)})` : sql`${slot(i * casts.length + c)}`)))})`));
 // One UPDATE … FROM (VALUES …) per chunk, the same SQL on both dialects.
-const DELIVERY_STATE = [null, null, null, 'integer', 'bigint', 'bigint'];
+const DELIVERY_STATE = [null, 'bigint', null, 'integer', 'bigint', 'bigint'];
 const updateDeliveries = compiledPerCount(CHUNK, (db, n) => ({
   compile: () =>
-    sql`with v(account_id, id, status, attempt_count, due_at, last_attempt_at) as (values ${valuesRows(n, DELIVERY_STATE)})
+    sql`with v(account_id, seq, status, attempt_count, due_at, last_attempt_at) as (values ${valuesRows(n, DELIVERY_STATE)})
       update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
         last_attempt_at = v.last_attempt_at, updated_at = ${slot(n * DELIVERY_STATE.length)}
-      from v where deliveries.account_id = v.account_id and deliveries.id = v.id and deliveries.lease_owner = ${slot(n * DELIVERY_STATE.length + 1)}`.compile(db),
+      from v where deliveries.account_id = v.account_id and deliveries.seq = v.seq and deliveries.lease_owner = ${slot(n * DELIVERY_STATE.length + 1)}`.compile(db),
 }));
-const WEBHOOK_STATE = [null, null, 'bigint', 'integer', 'bigint'];
+const WEBHOOK_STATE = [null, 'bigint', 'bigint', 'integer', 'bigint'];
 const updateWebhooks = compiledPerCount(CHUNK, (db, n) => ({
   compile: () =>
-    sql`with v(account_id, id, last_attempt_at, succeeded, first_failure) as (values ${valuesRows(n, WEBHOOK_STATE)})
+    sql`with v(account_id, seq, last_attempt_at, succeeded, first_failure) as (values ${valuesRows(n, WEBHOOK_STATE)})
       update webhooks set last_attempt_at = v.last_attempt_at,
         failing_since = case when v.succeeded = 1 then null else coalesce(webhooks.failing_since, v.first_failure) end
-      from v where webhooks.account_id = v.account_id and webhooks.id = v.id
+      from v where webhooks.account_id = v.account_id and webhooks.seq = v.seq
         -- Only rows that change: most batches repeat the last second's state of busy webhooks, and
         -- an unchanged row needs no new version (PostgreSQL) nor a lock that other workers wait on.
         and (coalesce(webhooks.last_attempt_at, -1) <> v.last_attempt_at
@@ -102,6 +107,8 @@ export function claimsStore(ctx: StoreContext) {
       const nowSeconds = Math.floor(nowMs / 1000);
       return rows.map((row) => ({
         id: row.id,
+        seq: row.seq,
+        webhookSeq: row.webhook_seq,
         accountId: row.account_id,
         eventId: row.event_id,
         eventType: row.event_type,
@@ -124,7 +131,9 @@ export function claimsStore(ctx: StoreContext) {
       if (records.length === 0) return { disabled: [] };
       const now = ctx.now();
       const disabled: string[] = [];
-      await db.transaction().execute(async (tx) => {
+      // PostgreSQL: pinned to key lookups (pinned.ts); SQLite's planner needs no help.
+      const transaction = <T>(work: (tx: Kysely<Tables>) => Promise<T>) => (ctx.database.dialect === 'sqlite' ? db.transaction().execute(work) : pinnedTransaction(db, work));
+      await transaction(async (tx) => {
         // SQLite: in chunks of at most CHUNK, so a handful of statement shapes, each compiled and
         // prepared once. PostgreSQL: the whole batch at once, since there each statement is a round trip.
         const size = ctx.database.dialect === 'sqlite' ? CHUNK : records.length;
@@ -149,16 +158,17 @@ export function claimsStore(ctx: StoreContext) {
               r.errorStage,
             ]),
           );
-          const states = chunk.flatMap((r) => [r.delivery.accountId, r.delivery.id, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]);
+          const states = chunk.flatMap((r) => [r.delivery.accountId, r.delivery.seq, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]);
           await updateDeliveries(tx, chunk.length, [...states, now, owner]);
         }
 
         // Per webhook: its latest attempt; a success ends a failure streak; a failure starts one;
         // and how many deliveries finished, for its health.
-        const webhooks = new Map<string, { accountId: string; succeeded: boolean; firstFailure: number; lastAttempt: number; disableReason?: string; finished: Finished }>();
+        const webhooks = new Map<string, { accountId: string; seq: number; succeeded: boolean; firstFailure: number; lastAttempt: number; disableReason?: string; finished: Finished }>();
         for (const r of records) {
           const entry = webhooks.get(r.delivery.webhookId) ?? {
             accountId: r.delivery.accountId,
+            seq: r.delivery.webhookSeq,
             succeeded: false,
             firstFailure: Infinity,
             lastAttempt: 0,
@@ -179,7 +189,7 @@ export function claimsStore(ctx: StoreContext) {
         const entries = [...webhooks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
         for (let i = 0; i < entries.length; i += size) {
           const chunk = entries.slice(i, i + size);
-          await updateWebhooks(tx, chunk.length, chunk.flatMap(([id, e]) => [e.accountId, id, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
+          await updateWebhooks(tx, chunk.length, chunk.flatMap(([, e]) => [e.accountId, e.seq, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
         }
         // (A result written after its lease was lost, its delivery sent again, counts too: rare, and this is a health figure.)
         await countFinished(tx, entries.map(([, e]) => e.finished), now);

@@ -46,7 +46,9 @@ export interface WriteScope {
   emit<T extends EventType>(type: T, payload: Extract<WebhookEvent, { type: T }>['payload']): Promise<void>;
 }
 
-const insertEvent = compiled((db) => db.insertInto('events').values({ id: slot('id'), account_id: slot('account_id'), type: slot('type'), body: slot('body'), created_at: slot('created_at') }));
+const insertEvent = compiled((db) =>
+  db.insertInto('events').values({ id: slot('id'), account_id: slot('account_id'), type: slot('type'), body: slot('body'), created_at: slot('created_at') }).returning('seq'),
+);
 
 export async function write<T>(ctx: StoreContext, account: string, work: (scope: WriteScope) => Promise<T>): Promise<T> {
   const committed: Committed = { events: [], deliveries: 0 };
@@ -63,9 +65,9 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
         const id = newId();
         // The delivery body is serialized once, here, and sent byte-identical on every attempt.
         const body = JSON.stringify({ id, type, payload });
-        await insertEvent(tx, { id, account_id: account, type, body, created_at: now });
+        const { rows } = await insertEvent(tx, { id, account_id: account, type, body, created_at: now });
         committed.events.push({ id, accountId: account, type });
-        committed.deliveries += await fanOut(tx, { account, eventId: id, type, now, finalAttempt: ctx.attemptsPerDelivery });
+        committed.deliveries += await fanOut(tx, { account, eventId: id, eventSeq: rows[0]!.seq, type, now, finalAttempt: ctx.attemptsPerDelivery });
       },
     });
     // (On PostgreSQL, inserting deliveries notifies other processes' workers: migration 007.)

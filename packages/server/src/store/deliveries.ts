@@ -133,8 +133,10 @@ export function deliveriesStore(ctx: StoreContext) {
         id: newId(),
         account_id: account,
         event_id: eventId,
+        event_seq: 0, // set below, once the event has its seq
         event_type: eventType,
         webhook_id: webhookId,
+        webhook_seq: webhook.seq,
         status: 'pending' as const,
         attempt_count: 0,
         final_attempt: ctx.attemptsPerDelivery,
@@ -146,7 +148,12 @@ export function deliveriesStore(ctx: StoreContext) {
         updated_at: now,
       };
       await ctx.db.transaction().execute(async (tx) => {
-        await tx.insertInto('events').values({ id: eventId, account_id: account, type: eventType, body: JSON.stringify(example(eventType, eventId)), created_at: now, test: 1 }).execute();
+        const event = await tx
+          .insertInto('events')
+          .values({ id: eventId, account_id: account, type: eventType, body: JSON.stringify(example(eventType, eventId)), created_at: now, test: 1 })
+          .returning('seq')
+          .executeTakeFirstOrThrow();
+        row.event_seq = event.seq;
         await tx.insertInto('deliveries').values(row).execute(); // which notifies other processes (migration 007)
       });
       wake();

@@ -1,10 +1,11 @@
-import { sql, type Kysely } from 'kysely';
-import type { Row, Tables } from './schema.js';
+import { sql } from 'kysely';
+import type { Row } from './schema.js';
+import { pinnedTransaction } from './pinned.js';
 import { compiled, slot } from './compiled.js';
 import type { Database } from './database.js';
 import { status } from './status.js';
 
-const COLUMNS = ['id', 'account_id', 'event_id', 'event_type', 'webhook_id', 'attempt_count', 'final_attempt'] as const;
+const COLUMNS = ['seq', 'id', 'account_id', 'event_id', 'event_seq', 'event_type', 'webhook_id', 'webhook_seq', 'attempt_count', 'final_attempt'] as const;
 const WEBHOOK_COLUMNS = ['url', 'enabled', 'secret', 'previous_secret', 'previous_secret_expires_at'] as const;
 
 /** A leased delivery's row, joined with its event's body and its webhook's URL and secrets. */
@@ -43,8 +44,8 @@ const leaseSqlite = compiled((db) =>
 const leasedSqlite = compiled((db) =>
   db
     .selectFrom('deliveries')
-    .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.id', '=', 'deliveries.event_id'))
-    .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.id', '=', 'deliveries.webhook_id'))
+    .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.seq', '=', 'deliveries.event_seq'))
+    .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.seq', '=', 'deliveries.webhook_seq'))
     .select([...COLUMNS.map((c) => `deliveries.${c}` as const), 'events.body', ...WEBHOOK_COLUMNS.map((c) => `webhooks.${c}` as const)])
     .where('deliveries.status', '=', status('pending'))
     .where('deliveries.due_at', '=', slot('until'))
@@ -55,6 +56,11 @@ const leasedSqlite = compiled((db) =>
 /**
  * PostgreSQL: one statement (pick with SKIP LOCKED, lease, return joined), so a claim is one
  * round trip inside its transaction.
+ *
+ * Each row's event and webhook are looked up on their own (`offset 0` keeps the planner from
+ * merging the lookups into one join), by account and primary key. Merged, the three tables'
+ * `account_id`s became one equivalence, and the planner could find a webhook by the event's
+ * account alone, reading every webhook of the account per claimed delivery.
  */
 export const leasePostgres = compiled((db) => ({
   compile: () =>
@@ -65,17 +71,14 @@ export const leasePostgres = compiled((db) => ({
       ), leased as (
         update deliveries set lease_owner = ${slot('owner')}, lease_expires_at = ${slot('until')}, due_at = ${slot('until')}
         from due where deliveries.seq = due.seq
-        returning ${sql.join(COLUMNS.map((c) => sql.ref(`deliveries.${c}`)))}, deliveries.seq
+        returning ${sql.join(COLUMNS.map((c) => sql.ref(`deliveries.${c}`)))}
       )
-      select ${sql.join(COLUMNS.map((c) => sql.ref(`leased.${c}`)))}, events.body, ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(`webhooks.${c}`)))}
+      select ${sql.join(COLUMNS.map((c) => sql.ref(`leased.${c}`)))}, event.body, ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(`webhook.${c}`)))}
       from leased
-      join events on events.account_id = leased.account_id and events.id = leased.event_id
-      join webhooks on webhooks.account_id = leased.account_id and webhooks.id = leased.webhook_id
+      cross join lateral (select body from events where events.account_id = leased.account_id and events.seq = leased.event_seq offset 0) event
+      cross join lateral (select ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(c)))} from webhooks where webhooks.account_id = leased.account_id and webhooks.seq = leased.webhook_seq offset 0) webhook
       order by leased.seq`.compile(db),
 }));
-
-/** The claim's transaction on PostgreSQL; one round trip (simple-protocol statements without parameters may go together). */
-export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off';
 
 /**
  * Leases up to `limit` due deliveries, oldest due first, and returns them ready to send.
@@ -85,11 +88,8 @@ export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off';
  * deliveries fall due again exactly when their leases run out.
  *
  * On PostgreSQL the pick must walk the partial `deliveries_due` index in order and stop at
- * `limit`. With statistics from when few deliveries were pending (a backlog builds faster than
- * autovacuum re-analyzes), the planner chose a bitmap scan of every due row plus a sort
- * instead: 6–10 ms per claim at 40,000 due, growing with the backlog, and half the database's
- * time in the benchmark. The claim's transaction turns bitmap scans off, so the plan no longer
- * depends on how fresh the statistics are.
+ * `limit`, and each row's event and webhook are found by primary key (migration 008), whatever
+ * the statistics say (pinned.ts).
  */
 export async function leaseDue(database: Database, params: LeaseParams): Promise<LeasedRow[]> {
   const { db } = database;
@@ -98,15 +98,5 @@ export async function leaseDue(database: Database, params: LeaseParams): Promise
     if (Number(leased.numAffectedRows) === 0) return [];
     return (await leasedSqlite(db, params)).rows;
   }
-  return db.connection().execute(async (connection: Kysely<Tables>) => {
-    await sql.raw(BEGIN_PINNED).execute(connection);
-    try {
-      const { rows } = await leasePostgres(connection, params);
-      await sql.raw('commit').execute(connection);
-      return rows;
-    } catch (error) {
-      await sql.raw('rollback').execute(connection).catch(() => undefined);
-      throw error;
-    }
-  });
+  return pinnedTransaction(db, async (tx) => (await leasePostgres(tx, params)).rows);
 }

@@ -7,11 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { newId } from './ids.js';
-import { createStore } from './index.js';
+import { sql } from 'kysely';
+import { createStore, migrate, openDatabase } from './index.js';
 import { POSTGRES_URL, adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { runCli, startProtocol } from '../test-support/process.js';
 
-const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger'];
+const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger', '008-delivery-keys'];
 const API_KEY = 'sk_migrations_test_0123456789';
 
 // Probes PostgreSQL (required under CI) with the usual helper; this test makes its own database.
@@ -79,6 +80,33 @@ for (const target of await testDatabases()) {
       assert.equal(results.filter((r) => r.key).length, 1, 'only the creator gets the key');
       await Promise.all(Array.from({ length: 6 }, () => store.accounts.ensureKey(results[0]!.account.id, API_KEY)));
       assert.equal((await store.accounts.listKeys(results[0]!.account.id)).filter((k) => k.name === 'PROTOCOL_API_KEY').length, 1);
+    } finally {
+      await database.close();
+      await target.drop();
+    }
+  });
+}
+
+for (const target of await testDatabases()) {
+  test(`an upgrade keys the deliveries already queued by their event and webhook, and they are still sent (${target.name})`, async () => {
+    const database = openDatabase(target.url);
+    try {
+      await migrate(database, '007-notify-trigger');
+      // A delivery queued before migration 008, as that version wrote it.
+      await sql`insert into accounts (id, name, created_at) values ('acc_old', 'Old', 0)`.execute(database.db);
+      await sql`insert into webhooks (id, account_id, name, url, enabled, secret, created_at, updated_at) values ('wh_old', 'acc_old', 'Old', 'https://example.com/old', 1, 'whsec_old', 0, 0)`.execute(database.db);
+      await sql`insert into events (id, account_id, type, body, created_at) values ('evt_old', 'acc_old', 'contact.created', '{"id":"evt_old"}', 0)`.execute(database.db);
+      await sql`insert into deliveries (id, account_id, event_id, event_type, webhook_id, status, attempt_count, final_attempt, due_at, created_at, updated_at)
+        values ('dlv_old', 'acc_old', 'evt_old', 'contact.created', 'wh_old', 'pending', 0, 8, 0, 0, 0)`.execute(database.db);
+      assert.deepEqual(await migrate(database), ['008-delivery-keys']);
+      const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 8 });
+      const [claimed, ...rest] = await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 });
+      assert.equal(rest.length, 0);
+      assert.equal(claimed?.id, 'dlv_old');
+      assert.equal(claimed?.body, '{"id":"evt_old"}');
+      assert.equal(claimed?.url, 'https://example.com/old');
+      const keys = await sql<{ event_seq: number; webhook_seq: number; e: number; w: number }>`select event_seq, webhook_seq, (select seq from events) as e, (select seq from webhooks) as w from deliveries`.execute(database.db);
+      assert.deepEqual(keys.rows.map((r) => [Number(r.event_seq), Number(r.webhook_seq)]), [[Number(keys.rows[0]!.e), Number(keys.rows[0]!.w)]]);
     } finally {
       await database.close();
       await target.drop();

@@ -141,8 +141,12 @@ export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
 export interface DeliveriesTable extends Owned {
   event_id: string;
+  /** The event's `seq`: the claim joins on primary keys (migration 008). */
+  event_seq: number;
   event_type: string;
   webhook_id: string;
+  /** The webhook's `seq`, likewise. */
+  webhook_seq: number;
   status: DeliveryStatus;
   attempt_count: number;
   /** The attempt number after which a failure is final (the schedule's length + 1, or one more after a manual retry). */

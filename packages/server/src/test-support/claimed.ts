@@ -8,6 +8,8 @@ export function claimedDelivery(url: string): ClaimedDelivery {
   const i = ++n;
   return {
     id: `dlv_${i}`,
+    seq: i,
+    webhookSeq: 1,
     accountId: 'acc',
     eventId: `evt_${i}`,
     eventType: 'contact.created',

@@ -8,6 +8,7 @@ import * as operations from './004-operations.js';
 import * as failedIndex from './005-failed-deliveries-index.js';
 import * as webhookStats from './006-webhook-stats.js';
 import * as notifyTrigger from './007-notify-trigger.js';
+import * as deliveryKeys from './008-delivery-keys.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
@@ -23,9 +24,11 @@ const MIGRATIONS = [
   ['005-failed-deliveries-index', failedIndex],
   ['006-webhook-stats', webhookStats],
   ['007-notify-trigger', notifyTrigger],
+  ['008-delivery-keys', deliveryKeys],
 ] as const;
 
-export async function migrate(database: Database): Promise<string[]> {
+/** Applies every migration not yet applied, or (`to`, for upgrade tests) those up to and including `to`. */
+export async function migrate(database: Database, to?: (typeof MIGRATIONS)[number][0]): Promise<string[]> {
   const ddl = ddlFor(database.dialect);
   const migrations: Record<string, Migration> = {};
   for (const [name, module] of MIGRATIONS) migrations[name] = { up: (db) => module.up(db, ddl) };
@@ -34,7 +37,7 @@ export async function migrate(database: Database): Promise<string[]> {
   const migrationTableSchema =
     database.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations }, ...(migrationTableSchema && { migrationTableSchema }) });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (to ? migrator.migrateTo(to) : migrator.migrateToLatest());
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -1,0 +1,33 @@
+import { sql, type Kysely } from 'kysely';
+import type { Tables } from './schema.js';
+
+/**
+ * The worker's transactions on PostgreSQL (claim, record) open with planner settings of their
+ * own; one round trip (simple-protocol statements without parameters may go together).
+ *
+ * Every statement in them finds rows by a unique key or walks an index in order, so a plan that
+ * reads a whole table, or every due row, is only ever a misestimate. Those came from statistics
+ * that lag the tables (a new installation, a backlog that built faster than autovacuum
+ * re-analyzes, autovacuum off):
+ * - the claim's pick as a bitmap scan of every due row plus a sort, 6–10 ms per claim at 40,000
+ *   due and growing with the backlog, half the database's time in the benchmark;
+ * - a batch's results written through a sequential scan of `deliveries` (9 ms per batch at
+ *   13,000 rows, growing with the table), hashed against the batch.
+ * Turned off here, neither depends on how fresh the statistics are. Where no index serves a
+ * statement, PostgreSQL still scans: the settings only price the scans out.
+ */
+export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off; set local enable_seqscan = off';
+
+export async function pinnedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (connection) => {
+    await sql.raw(BEGIN_PINNED).execute(connection);
+    try {
+      const result = await work(connection);
+      await sql.raw('commit').execute(connection);
+      return result;
+    } catch (error) {
+      await sql.raw('rollback').execute(connection).catch(() => undefined);
+      throw error;
+    }
+  });
+}
