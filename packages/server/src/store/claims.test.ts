@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
-import { postgresDatabase, testDatabases } from '../test-support/databases.js';
+import { adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
+import { deliveryNotifier } from './dialects/postgres.js';
 import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
 import type { AttemptRecord } from './index.js';
 import { leasePostgres } from './lease.js';
@@ -171,7 +172,7 @@ for (const target of await testDatabases()) {
           while (notified < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
         };
         await until(1);
-        assert.equal(notified, 1, 'inserting the deliveries notified (migration 007), once for the transaction');
+        assert.equal(notified, 1, 'the commit that inserted the deliveries notified, once');
         // A delivery made due again by an update notifies too.
         const [delivery] = (await fx.store.deliveries.list(account, webhook.id, {})).data;
         await fx.store.deliveries.retry(account, delivery!.id);
@@ -245,6 +246,35 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
       assert.doesNotMatch(plan, /Seq Scan|Rows Removed/, plan);
     } finally {
       await fx.close();
+    }
+  });
+
+  test('commits that come while a notification is on its way share the next one, sent after them; a notifier whose connection was terminated reconnects', async () => {
+    const target = (await postgresDatabase())!;
+    const database = await target.open();
+    const name = `notifier_${Date.now()}`;
+    const notifier = deliveryNotifier(`${target.url}&application_name=${name}`);
+    let notified = 0;
+    const unlisten = await database.listenForDeliveries!(() => notified++);
+    const until = async (count: number) => {
+      const deadline = Date.now() + 5000;
+      while (notified < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 200)); // and no more arrive
+    };
+    try {
+      for (let i = 0; i < 10; i++) notifier.notify(); // ten commits at once
+      await until(2);
+      assert.equal(notified, 2, 'the first commit is notified at once; the nine that came meanwhile share one more');
+      const terminated = await adminQuery(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = '${name}'`);
+      assert.equal(terminated.length, 1, "the notifier's connection");
+      notifier.notify();
+      await until(3);
+      assert.equal(notified, 3, 'a fresh connection notified');
+    } finally {
+      await notifier.close();
+      await unlisten();
+      await database.close();
+      await target.drop();
     }
   });
 

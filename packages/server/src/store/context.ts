@@ -70,7 +70,6 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
         committed.deliveries += await fanOut(tx, { account, eventId: id, eventSeq: rows[0]!.seq, type, now, finalAttempt: ctx.attemptsPerDelivery });
       },
     });
-    // (On PostgreSQL, inserting deliveries notifies other processes' workers: migration 007.)
     return value;
   };
   const result = ctx.groupCommit ? await ctx.groupCommit(inTransaction) : await ctx.db.transaction().execute(inTransaction);

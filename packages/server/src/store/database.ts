@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Tables } from './schema.js';
-import { listenForDeliveries, notifyDeliveries, openPostgres } from './dialects/postgres.js';
+import { deliveryNotifier, listenForDeliveries, openPostgres } from './dialects/postgres.js';
 import { openSqlite, type SqliteSync } from './dialects/sqlite.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -18,8 +18,8 @@ export interface Database {
    * writer at a time and needs none.
    */
   skipLocked: boolean;
-  /** Called inside a transaction that created deliveries, to wake workers in other processes on commit. */
-  notifyDeliveries(tx: Kysely<Tables>): Promise<void>;
+  /** Called after a commit that queued deliveries, to wake workers in other processes (nothing on SQLite: one process writes). */
+  notifyDeliveries(): void;
   /** Subscribes to other processes' notifications; undefined where only one process can write. */
   listenForDeliveries?(onNotify: () => void): Promise<() => Promise<void>>;
   /**
@@ -35,18 +35,22 @@ export interface Database {
 export function openDatabase(url: string, options: { poolSize?: number; sqliteSync?: SqliteSync; asyncCommit?: boolean } = {}): Database {
   if (url.startsWith('sqlite:')) {
     const db = openSqlite(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''), { synchronous: options.sqliteSync });
-    return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: async () => {}, lock: async () => {}, close: () => db.destroy() };
+    return { db, dialect: 'sqlite', skipLocked: false, notifyDeliveries: () => {}, lock: async () => {}, close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const db = openPostgres(url, { max: options.poolSize, asyncCommit: options.asyncCommit });
+    const notifier = deliveryNotifier(url);
     return {
       db,
       dialect: 'postgres',
       skipLocked: true,
-      notifyDeliveries,
+      notifyDeliveries: notifier.notify,
       lock: async (tx, name) => void (await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(tx)),
       listenForDeliveries: (onNotify) => listenForDeliveries(url, onNotify),
-      close: () => db.destroy(),
+      close: async () => {
+        await notifier.close();
+        await db.destroy();
+      },
     };
   }
   throw new Error(`Unsupported database URL scheme: ${url.split(':')[0]}`);

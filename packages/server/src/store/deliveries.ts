@@ -57,6 +57,7 @@ export function deliveriesStore(ctx: StoreContext) {
     if (!row) throw notFound('webhook', id);
     return row;
   };
+  /** After a commit that made deliveries due: wakes the workers, this process's and (PostgreSQL) the others'. */
   const wake = () => ctx.afterCommit({ events: [], deliveries: 1 });
   const requireEnabled = (webhook: Row<'webhooks'>) => {
     if (webhook.enabled !== 1) throw new ProtocolError('conflict', `Webhook '${webhook.id}' is disabled; enable it first`);
@@ -94,7 +95,6 @@ export function deliveriesStore(ctx: StoreContext) {
       const now = ctx.now();
       const changes = { status: 'pending' as const, final_attempt: row.attempt_count + 1, due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: now };
       await ctx.db.updateTable('deliveries').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
-      await ctx.database.notifyDeliveries(ctx.db);
       wake();
       return toDelivery({ ...row, ...changes });
     },
@@ -111,10 +111,7 @@ export function deliveriesStore(ctx: StoreContext) {
         .where('created_at', '>=', since)
         .executeTakeFirst();
       const recovered = Number(result.numUpdatedRows);
-      if (recovered > 0) {
-        await ctx.database.notifyDeliveries(ctx.db);
-        wake();
-      }
+      if (recovered > 0) wake();
       return { recovered };
     },
 
@@ -154,7 +151,7 @@ export function deliveriesStore(ctx: StoreContext) {
           .returning('seq')
           .executeTakeFirstOrThrow();
         row.event_seq = event.seq;
-        await tx.insertInto('deliveries').values(row).execute(); // which notifies other processes (migration 007)
+        await tx.insertInto('deliveries').values(row).execute();
       });
       wake();
       return toDelivery({ ...row, seq: 0 });

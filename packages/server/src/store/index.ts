@@ -45,7 +45,10 @@ export function createStore(database: Database, options: StoreOptions) {
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     fileUrl: options.fileUrl,
     attemptsPerDelivery: options.attemptsPerDelivery,
-    afterCommit: (committed) => listeners.forEach((listener) => listener(committed)),
+    afterCommit: (committed) => {
+      if (committed.deliveries > 0) database.notifyDeliveries();
+      listeners.forEach((listener) => listener(committed));
+    },
     groupCommit: database.dialect === 'sqlite' ? createGroupCommit(database.db) : undefined,
   };
   return {

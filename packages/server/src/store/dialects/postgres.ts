@@ -90,14 +90,68 @@ function preparing(pool: pg.Pool): pg.Pool {
 }
 
 /**
- * For deliveries made due again by an update (retry, recover); inserted ones notify through the
- * trigger of migration 007. Inside the writing transaction when there is one, so the
- * notification is sent if and only if it commits. (Sending it after the commit through the pool
- * was tried: it did not raise the API's throughput, and under load it waits for a free
- * connection behind API requests.)
+ * Wakes workers in other processes after a commit that queued deliveries: one NOTIFY, from a
+ * connection of its own, after the commit.
+ *
+ * Not inside the writing transaction (migration 007's trigger did that until 009): PostgreSQL
+ * serializes the commits of notifying transactions, WAL flush included, on one lock. Under load
+ * the API's transactions queued there: "commit, waiting on Lock:object" was the most frequent
+ * state of their backends, and without it the system delivered ~10% more. Not through the pool
+ * either, where it waited behind API requests for a connection.
+ *
+ * Commits that come while a NOTIFY is on its way share the next one, which is sent after they
+ * committed; so every commit is followed by a notification, at one round trip's delay. A lost
+ * notification costs a worker's poll interval at most: polling stays the source of truth.
  */
-export async function notifyDeliveries(db: Kysely<Tables>): Promise<void> {
-  await sql`select pg_notify(${DELIVERIES_CHANNEL} || '.' || current_schema(), '')`.execute(db);
+export function deliveryNotifier(url: string): { notify(): void; close(): Promise<void> } {
+  let client: pg.Client | undefined;
+  let sending = false;
+  let again = false;
+  let closed = false;
+  const drop = () => {
+    client?.end().catch(() => {});
+    client = undefined;
+  };
+  const connected = async () => {
+    if (client) return client;
+    const next = new pg.Client({ connectionString: url });
+    next.on('error', () => {
+      if (client === next) drop(); // the next notification reconnects
+    });
+    await next.connect();
+    return (client = next);
+  };
+  const notifyOnce = async () => void (await (await connected()).query(`select pg_notify('${DELIVERIES_CHANNEL}' || '.' || current_schema(), '')`));
+  const send = async () => {
+    sending = true;
+    again = false;
+    try {
+      // A connection gone stale (the server restarted, the backend was terminated) fails once; a
+      // fresh one is tried at once. If that fails too, the database is down: the next commit tries again.
+      await notifyOnce().catch(async () => {
+        drop();
+        await notifyOnce();
+      });
+    } catch {
+      drop();
+    } finally {
+      sending = false;
+      if (again && !closed) void send();
+    }
+  };
+  return {
+    notify() {
+      if (closed) return;
+      if (sending) again = true;
+      else void send();
+    },
+    async close() {
+      closed = true;
+      const last = client;
+      client = undefined;
+      await last?.end().catch(() => {});
+    },
+  };
 }
 
 /**

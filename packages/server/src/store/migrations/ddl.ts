@@ -3,7 +3,7 @@ import type { DialectName } from '../database.js';
 
 /**
  * The per-dialect parts of the migrations: how an ever-increasing `seq` primary key is spelled,
- * and which dialect it is (PostgreSQL alone has the NOTIFY trigger, migration 007). Everything
+ * and which dialect it is (migrations 007 and 009 are PostgreSQL's alone). Everything
  * else is written once with Kysely's schema builder.
  */
 export interface Ddl {

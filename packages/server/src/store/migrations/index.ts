@@ -9,6 +9,7 @@ import * as failedIndex from './005-failed-deliveries-index.js';
 import * as webhookStats from './006-webhook-stats.js';
 import * as notifyTrigger from './007-notify-trigger.js';
 import * as deliveryKeys from './008-delivery-keys.js';
+import * as notifyAfterCommit from './009-notify-after-commit.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
@@ -25,6 +26,7 @@ const MIGRATIONS = [
   ['006-webhook-stats', webhookStats],
   ['007-notify-trigger', notifyTrigger],
   ['008-delivery-keys', deliveryKeys],
+  ['009-notify-after-commit', notifyAfterCommit],
 ] as const;
 
 /** Applies every migration not yet applied, or (`to`, for upgrade tests) those up to and including `to`. */
