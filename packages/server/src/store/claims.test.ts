@@ -157,6 +157,33 @@ for (const target of await testDatabases()) {
       assert.deepEqual(await state(), { failing_since: null, last_attempt_at: second / 1000 + 1 });
     });
 
+    test('a batch of 70 results is written whole, every value exactly, nulls, quotes and backslashes included (one statement per table on PostgreSQL, chunks on SQLite)', async () => {
+      await drain();
+      const webhook = await fx.store.webhooks.create(account, { name: 'batch', url: 'https://example.com/batch', events: ['contact.created'] });
+      for (let i = 0; i < 70; i++) await fx.store.contacts.create(account, { username: `batch-${i}`, phone_number: `${i}` });
+      const claimed = await fx.store.claims.claim('batch', { limit: 100, leaseMs: 60_000 });
+      assert.equal(claimed.length, 70);
+      const awkward = 'a "quoted" \\ back\\slash, {braces}, NULL and émoji 🎉';
+      const records = claimed.map((d, i) => ({
+        ...record(d, i % 2 ? { status: 'succeeded' } : { status: 'pending', dueAt: Date.now() + 60_000 }, i % 2 ? 200 : 503),
+        requestHeadersJson: JSON.stringify({ note: awkward, i }),
+        responseHeadersJson: i % 3 ? '{}' : null,
+        responseBody: i % 5 ? `${awkward} ${i}` : null,
+      }));
+      await fx.store.claims.record('batch', records, { disableAfterMs: 1e9 });
+      for (const [i, d] of claimed.entries()) {
+        const detail = await fx.store.deliveries.get(account, d.id);
+        assert.equal(detail.status, i % 2 ? 'succeeded' : 'pending');
+        assert.equal(detail.attempt_count, 1);
+        assert.deepEqual(detail.attempts.map((a) => [a.status_code, a.request_headers, a.response_headers, a.response_body]), [
+          [i % 2 ? 200 : 503, { note: awkward, i }, i % 3 ? {} : null, i % 5 ? `${awkward} ${i}` : null],
+        ]);
+      }
+      const stats = await fx.store.database.db.selectFrom('webhook_stats').select(['succeeded', 'failed']).where('webhook_id', '=', webhook.id).execute();
+      assert.deepEqual(stats.map((r) => [Number(r.succeeded), Number(r.failed)]), [[35, 0]], 'the 35 successes counted; the retries have not finished');
+      await fx.store.webhooks.update(account, webhook.id, { enabled: false }); // the next tests' changes are not its
+    });
+
     test('a commit that queues deliveries notifies listeners in other processes, and so does a retry; a rollback does not', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
       let notified = 0;
       const unlisten = await fx.store.database.listenForDeliveries!(() => notified++);

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { AttemptErrorStage } from '@protocol/sdk';
 import type { StoreContext } from './context.js';
-import { compiledPerCount, slot } from './compiled.js';
+import { compiledBatch } from './compiled.js';
 import { leaseDue } from './lease.js';
 import { pinnedTransaction } from './pinned.js';
 import type { Tables } from './schema.js';
@@ -52,28 +52,53 @@ export interface AttemptRecord {
   outcome: { status: 'succeeded' } | { status: 'failed'; disableReason?: string } | { status: 'pending'; dueAt: number; disableReason?: string };
 }
 
-/** Attempts per statement when recording: a handful of statement shapes whatever the batch. */
-const CHUNK = 32;
-const ATTEMPT_COLUMNS = ['id', 'account_id', 'delivery_id', 'webhook_id', 'attempt', 'started_at', 'duration_ms', 'status_code', 'request_headers', 'response_headers', 'response_body', 'error', 'error_stage'] as const;
-const insertAttempts = compiledPerCount(CHUNK, (db, n) =>
-  db.insertInto('attempts').values(Array.from({ length: n }, (_, i) => Object.fromEntries(ATTEMPT_COLUMNS.map((column, c) => [column, slot(i * ATTEMPT_COLUMNS.length + c)])) as never)),
+const insertAttempts = compiledBatch(
+  [
+    ['id', 'text'],
+    ['account_id', 'text'],
+    ['delivery_id', 'text'],
+    ['webhook_id', 'text'],
+    ['attempt', 'integer'],
+    ['started_at', 'bigint'],
+    ['duration_ms', 'integer'],
+    ['status_code', 'integer'],
+    ['request_headers', 'text'],
+    ['response_headers', 'text'],
+    ['response_body', 'text'],
+    ['error', 'text'],
+    ['error_stage', 'text'],
+  ],
+  (rows) =>
+    sql`with v(id, account_id, delivery_id, webhook_id, attempt, started_at, duration_ms, status_code, request_headers, response_headers, response_body, error, error_stage) as (${rows})
+      insert into attempts (id, account_id, delivery_id, webhook_id, attempt, started_at, duration_ms, status_code, request_headers, response_headers, response_body, error, error_stage)
+      select * from v`,
 );
-/** Rows with a raw statement's slots: `(?, ?, cast(? as integer), …)` per row, as `casts` says. */
-const valuesRows = (n: number, casts: Array<string | null>) =>
-  sql.join(Array.from({ length: n }, (_, i) => sql`(${sql.join(casts.map((cast, c) => (cast ? sql`cast(${slot(i * casts.length + c)} as ${sql.raw(cast)})` : sql`${slot(i * casts.length + c)}`)))})`));
-// One UPDATE … FROM (VALUES …) per chunk, the same SQL on both dialects.
-const DELIVERY_STATE = [null, 'bigint', null, 'integer', 'bigint', 'bigint'];
-const updateDeliveries = compiledPerCount(CHUNK, (db, n) => ({
-  compile: () =>
-    sql`with v(account_id, seq, status, attempt_count, due_at, last_attempt_at) as (values ${valuesRows(n, DELIVERY_STATE)})
+// Each delivery's new state, only while this worker still holds it.
+const updateDeliveries = compiledBatch(
+  [
+    ['account_id', 'text'],
+    ['seq', 'bigint'],
+    ['status', 'text'],
+    ['attempt_count', 'integer'],
+    ['due_at', 'bigint'],
+    ['last_attempt_at', 'bigint'],
+  ],
+  (rows, extra) =>
+    sql`with v(account_id, seq, status, attempt_count, due_at, last_attempt_at) as (${rows})
       update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
-        last_attempt_at = v.last_attempt_at, updated_at = ${slot(n * DELIVERY_STATE.length)}
-      from v where deliveries.account_id = v.account_id and deliveries.seq = v.seq and deliveries.lease_owner = ${slot(n * DELIVERY_STATE.length + 1)}`.compile(db),
-}));
-const WEBHOOK_STATE = [null, 'bigint', 'bigint', 'integer', 'bigint'];
-const updateWebhooks = compiledPerCount(CHUNK, (db, n) => ({
-  compile: () =>
-    sql`with v(account_id, seq, last_attempt_at, succeeded, first_failure) as (values ${valuesRows(n, WEBHOOK_STATE)})
+        last_attempt_at = v.last_attempt_at, updated_at = ${extra(0)}
+      from v where deliveries.account_id = v.account_id and deliveries.seq = v.seq and deliveries.lease_owner = ${extra(1)}`,
+);
+const updateWebhooks = compiledBatch(
+  [
+    ['account_id', 'text'],
+    ['seq', 'bigint'],
+    ['last_attempt_at', 'bigint'],
+    ['succeeded', 'integer'],
+    ['first_failure', 'bigint'],
+  ],
+  (rows) =>
+    sql`with v(account_id, seq, last_attempt_at, succeeded, first_failure) as (${rows})
       update webhooks set last_attempt_at = v.last_attempt_at,
         failing_since = case when v.succeeded = 1 then null else coalesce(webhooks.failing_since, v.first_failure) end
       from v where webhooks.account_id = v.account_id and webhooks.seq = v.seq
@@ -81,8 +106,8 @@ const updateWebhooks = compiledPerCount(CHUNK, (db, n) => ({
         -- an unchanged row needs no new version (PostgreSQL) nor a lock that other workers wait on.
         and (coalesce(webhooks.last_attempt_at, -1) <> v.last_attempt_at
           or (v.succeeded = 1 and webhooks.failing_since is not null)
-          or (v.succeeded = 0 and webhooks.failing_since is null))`.compile(db),
-}));
+          or (v.succeeded = 0 and webhooks.failing_since is null))`,
+);
 
 /**
  * The worker's side of deliveries: claim due ones under a lease, record attempts in batches,
@@ -134,33 +159,29 @@ export function claimsStore(ctx: StoreContext) {
       // PostgreSQL: pinned to key lookups (pinned.ts); SQLite's planner needs no help.
       const transaction = <T>(work: (tx: Kysely<Tables>) => Promise<T>) => (ctx.database.dialect === 'sqlite' ? db.transaction().execute(work) : pinnedTransaction(db, work));
       await transaction(async (tx) => {
-        // SQLite: in chunks of at most CHUNK, so a handful of statement shapes, each compiled and
-        // prepared once. PostgreSQL: the whole batch at once, since there each statement is a round trip.
-        const size = ctx.database.dialect === 'sqlite' ? CHUNK : records.length;
-        for (let i = 0; i < records.length; i += size) {
-          const chunk = records.slice(i, i + size);
-          await insertAttempts(
-            tx,
-            chunk.length,
-            chunk.flatMap((r) => [
-              newId(),
-              r.delivery.accountId,
-              r.delivery.id,
-              r.delivery.webhookId,
-              r.delivery.attempt,
-              r.startedAt,
-              Math.round(r.durationMs),
-              r.statusCode,
-              r.requestHeadersJson,
-              r.responseHeadersJson,
-              r.responseBody,
-              r.error,
-              r.errorStage,
-            ]),
-          );
-          const states = chunk.flatMap((r) => [r.delivery.accountId, r.delivery.seq, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]);
-          await updateDeliveries(tx, chunk.length, [...states, now, owner]);
-        }
+        await insertAttempts(
+          tx,
+          records.map((r) => [
+            newId(),
+            r.delivery.accountId,
+            r.delivery.id,
+            r.delivery.webhookId,
+            r.delivery.attempt,
+            r.startedAt,
+            Math.round(r.durationMs),
+            r.statusCode,
+            r.requestHeadersJson,
+            r.responseHeadersJson,
+            r.responseBody,
+            r.error,
+            r.errorStage,
+          ]),
+        );
+        await updateDeliveries(
+          tx,
+          records.map((r) => [r.delivery.accountId, r.delivery.seq, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]),
+          [now, owner],
+        );
 
         // Per webhook: its latest attempt; a success ends a failure streak; a failure starts one;
         // and how many deliveries finished, for its health.
@@ -187,10 +208,7 @@ export function claimsStore(ctx: StoreContext) {
         }
         // In one order, so two workers writing the same webhooks' rows (PostgreSQL) lock them in the same order, never each other's first.
         const entries = [...webhooks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        for (let i = 0; i < entries.length; i += size) {
-          const chunk = entries.slice(i, i + size);
-          await updateWebhooks(tx, chunk.length, chunk.flatMap(([, e]) => [e.accountId, e.seq, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
-        }
+        await updateWebhooks(tx, entries.map(([, e]) => [e.accountId, e.seq, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
         // (A result written after its lease was lost, its delivery sent again, counts too: rare, and this is a health figure.)
         await countFinished(tx, entries.map(([, e]) => e.finished), now);
 

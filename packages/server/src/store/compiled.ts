@@ -1,4 +1,4 @@
-import type { CompiledQuery, Compilable, DatabaseConnection, Kysely, QueryResult } from 'kysely';
+import { PostgresAdapter, sql, type CompiledQuery, type Compilable, type DatabaseConnection, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
 import type { Tables } from './schema.js';
 
 /** Where a value of each run goes in a query built once. */
@@ -60,5 +60,42 @@ export function compiledPerCount<R>(max: number, build: (db: Handle, n: number) 
     let query = perCount.get(n);
     if (!query) perCount.set(n, (query = compiled<R>((handle) => build(handle, n))));
     return query(db, values);
+  };
+}
+
+/** A batch's column: its name in the statement, and its SQL type (`text`, `integer`, `bigint`). */
+export type BatchColumn = readonly [name: string, type: 'text' | 'integer' | 'bigint'];
+
+/**
+ * A write over a batch of rows of any size, `build` given the rows as a table expression (for
+ * `with v(…) as (${rows})`) and the slots of the values that follow them.
+ *
+ * PostgreSQL gets one array per column (`unnest`): one statement whatever the batch, prepared
+ * and planned once per connection. With a `values` row per result, every batch size was a new
+ * statement of ~900 parameters, built by Kysely, then parsed and planned by the server, at a
+ * worker's every write. SQLite, which has no arrays, gets `values` rows, in chunks of at most
+ * `chunk`, each count compiled once.
+ */
+export function compiledBatch(columns: readonly BatchColumn[], build: (rows: RawBuilder<unknown>, extra: (i: number) => never) => RawBuilder<unknown>, chunk = 32) {
+  const arrays = compiled((db) => ({
+    compile: () => build(sql`select * from unnest(${sql.join(columns.map(([, type], c) => sql`cast(${slot(c)} as ${sql.raw(type)}[])`))})`, (i) => slot(columns.length + i)).compile(db),
+  }));
+  const rows = compiledPerCount(chunk, (db, n) => ({
+    compile: () => {
+      const cell = (i: number, c: number) => (columns[c]![1] === 'text' ? sql`${slot(i * columns.length + c)}` : sql`cast(${slot(i * columns.length + c)} as ${sql.raw(columns[c]![1])})`);
+      const values = sql.join(Array.from({ length: n }, (_, i) => sql`(${sql.join(columns.map((_, c) => cell(i, c)))})`));
+      return build(sql`values ${values}`, (i) => slot(n * columns.length + i)).compile(db);
+    },
+  }));
+  return async (db: Handle, batch: ReadonlyArray<readonly unknown[]>, extra: readonly unknown[] = []): Promise<void> => {
+    if (batch.length === 0) return;
+    if (db.getExecutor().adapter instanceof PostgresAdapter) {
+      await arrays(db, [...columns.map((_, c) => batch.map((row) => row[c])), ...extra]);
+      return;
+    }
+    for (let i = 0; i < batch.length; i += chunk) {
+      const part = batch.slice(i, i + chunk);
+      await rows(db, part.length, [...part.flat(), ...extra]);
+    }
   };
 }

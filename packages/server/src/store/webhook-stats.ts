@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Tables } from './schema.js';
-import { compiledPerCount, slot } from './compiled.js';
+import { compiledBatch } from './compiled.js';
 
 /**
  * A webhook's health (the share of its deliveries finished in the last 24 h that succeeded) from
@@ -20,18 +20,21 @@ export interface Finished {
   failed: number;
 }
 
-const COLUMNS = ['account_id', 'webhook_id', 'hour', 'succeeded', 'failed'] as const;
-/** One upsert per batch of results, compiled once per row count: building it afresh each time cost more than the rest of `record`'s statements. */
-const addCounts = compiledPerCount(64, (db, n) =>
-  db
-    .insertInto('webhook_stats')
-    .values(Array.from({ length: n }, (_, i) => Object.fromEntries(COLUMNS.map((column, c) => [column, slot(i * COLUMNS.length + c)])) as never))
-    .onConflict((oc) =>
-      oc.columns(['account_id', 'webhook_id', 'hour']).doUpdateSet((eb) => ({
-        succeeded: eb('webhook_stats.succeeded', '+', eb.ref('excluded.succeeded')),
-        failed: eb('webhook_stats.failed', '+', eb.ref('excluded.failed')),
-      })),
-    ),
+/** One upsert per batch of results: building it afresh each time cost more than the rest of `record`'s statements. */
+const addCounts = compiledBatch(
+  [
+    ['account_id', 'text'],
+    ['webhook_id', 'text'],
+    ['hour', 'bigint'],
+    ['succeeded', 'integer'],
+    ['failed', 'integer'],
+  ],
+  // `where true`: SQLite reads `on conflict` after a bare `select … from v` as a join's.
+  (rows) =>
+    sql`with v(account_id, webhook_id, hour, succeeded, failed) as (${rows})
+      insert into webhook_stats (account_id, webhook_id, hour, succeeded, failed) select * from v where true
+      on conflict (account_id, webhook_id, hour) do update set succeeded = webhook_stats.succeeded + excluded.succeeded, failed = webhook_stats.failed + excluded.failed`,
+  64,
 );
 
 /** Adds finished deliveries to their webhooks' counters for the hour of `nowSeconds`; one statement. */
@@ -39,7 +42,7 @@ export async function countFinished(db: Kysely<Tables>, finished: Finished[], no
   const counted = finished.filter((f) => f.succeeded + f.failed > 0);
   if (counted.length === 0) return;
   const hour = Math.floor(nowSeconds / HOUR_SECONDS);
-  await addCounts(db, counted.length, counted.flatMap((f) => [f.accountId, f.webhookId, hour, f.succeeded, f.failed]));
+  await addCounts(db, counted.map((f) => [f.accountId, f.webhookId, hour, f.succeeded, f.failed]));
 }
 
 /** Per webhook of `ids`: its deliveries finished in the last 24 hours (to the hour), succeeded and failed. */
