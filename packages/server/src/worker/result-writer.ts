@@ -20,7 +20,7 @@ export class ResultWriter {
   private stopped = true;
 
   constructor(
-    private readonly options: { store: Store; owner: string; logger: Logger; disableAfterMs: number; onDisabled: (webhookIds: string[]) => void; onWritten: () => void },
+    private readonly options: { store: Store; owner: string; logger: Logger; disableAfterMs: number; onDisabled: (webhookIds: string[]) => void; onWritten: (batch: AttemptRecord[]) => void },
   ) {}
 
   /** Results not yet written: waiting, or in the transaction being written. */
@@ -65,7 +65,7 @@ export class ResultWriter {
             this.options.logger.warn({ webhooks: disabled }, 'webhooks disabled');
             this.options.onDisabled(disabled);
           }
-          this.options.onWritten();
+          this.options.onWritten(batch);
         } catch (error) {
           this.options.logger.error({ err: error, attempts: batch.length }, 'recording attempts failed; retrying');
           this.buffer.unshift(...batch);

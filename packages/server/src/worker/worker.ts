@@ -37,7 +37,7 @@ export interface WorkerOptions {
  * The delivery worker. One loop claims due deliveries in batches under a lease, hands them to
  * the sender (bounded in total and per webhook), and a ResultWriter records outcomes in
  * batches. It sleeps until the next delivery falls due, a commit or NOTIFY wakes it, a slot
- * frees, or the poll interval passes — never longer.
+ * frees while work waits for one, or the poll interval passes — never longer.
  */
 export function createWorker(options: WorkerOptions) {
   const { store, logger, metrics } = options;
@@ -57,7 +57,7 @@ export function createWorker(options: WorkerOptions) {
   const senderOptions = { timeoutMs: options.deliveryTimeoutMs, allowPrivateUrls: options.allowPrivateUrls, connectionsPerOrigin: concurrency };
   const sender: Sender =
     (options.senderThread ?? true) && !options.lookup ? createThreadedSender(senderOptions) : createSender({ ...senderOptions, lookup: options.lookup });
-  const writer = new ResultWriter({ store, owner, logger, disableAfterMs: options.disableAfterMs, onDisabled: (ids) => ids.forEach(dropQueued), onWritten: () => wake() });
+  const writer = new ResultWriter({ store, owner, logger, disableAfterMs: options.disableAfterMs, onDisabled: (ids) => ids.forEach(dropQueued), onWritten });
 
   /** Per webhook: attempts in flight (by start time), and claimed deliveries waiting for a slot. */
   const held = new Map<string, { started: Map<string, number>; queue: ClaimedDelivery[] }>();
@@ -71,6 +71,15 @@ export function createWorker(options: WorkerOptions) {
   let loop: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
   let woken = false;
+  /**
+   * Whether the last claim may have left due deliveries behind for want of room, in all or for
+   * some webhooks: then an attempt that ends, freeing room, wakes the loop to claim again.
+   * Otherwise there is nothing to claim until new deliveries announce themselves (a commit in
+   * this process, NOTIFY from others) or a retry falls due (the loop's timer). Waking on every
+   * attempt regardless made PostgreSQL workers claim (and ask when the next is due) ~5 times for
+   * each change of 20 deliveries at a steady 60 changes/s, mostly finding nothing.
+   */
+  let starved = false;
 
   const wake = () => {
     woken = true;
@@ -87,6 +96,11 @@ export function createWorker(options: WorkerOptions) {
       }
       wakeUp = done;
     });
+
+  /** A written batch wakes the loop if claiming waited for it, or if it scheduled retries (news to the loop's timer). */
+  function onWritten(batch: AttemptRecord[]) {
+    if (starved || batch.some((r) => r.outcome.status === 'pending')) wake();
+  }
 
   function slot(webhookId: string) {
     let entry = held.get(webhookId);
@@ -138,7 +152,7 @@ export function createWorker(options: WorkerOptions) {
     // Fill every free slot: a webhook that just earned the fast allowance gets it at once.
     while (entry.queue.length > 0 && entry.started.size < slotsOf(delivery.webhookId, entry)) dispatch(entry.queue.shift()!);
     if (entry.started.size === 0 && entry.queue.length === 0) held.delete(delivery.webhookId);
-    wake();
+    if (starved) wake();
   }
 
   function toRecord(sent: SentAttempt): AttemptRecord {
@@ -169,12 +183,17 @@ export function createWorker(options: WorkerOptions) {
     // counting them there kept sending idle for each batch's linger, ~13% of SQLite throughput.
     if (writer.backlog >= unwrittenLimit) {
       writer.hurry(); // unwritten results are what holds the worker: write them now
+      starved = true;
       return false;
     }
     const room = Math.min(concurrency - heldCount, batchSize);
-    if (room <= 0) return false;
+    if (room <= 0) {
+      starved = true;
+      return false;
+    }
     const saturated = [...held].filter(([id, entry]) => entry.started.size + entry.queue.length >= slotsOf(id, entry)).map(([id]) => id);
     const claimed = await store.claims.claim(owner, { limit: room, leaseMs, exclude: saturated });
+    starved = claimed.length === room || saturated.length > 0;
     const disabled = claimed.filter((d) => !d.webhookEnabled);
     if (disabled.length) await store.claims.dropDisabled(owner, disabled);
     for (const delivery of claimed) {

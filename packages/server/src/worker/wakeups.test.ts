@@ -1,0 +1,82 @@
+// When the worker's loop wakes. Attempts that end wake it only if due work may have been left
+// behind for want of room; a written batch only if claiming waited for it or it scheduled a retry.
+// With the poll interval set far out, a wake-up that does not happen shows as a delivery that
+// never comes.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { createLogger } from '../logging.js';
+import { sqliteDatabase } from '../test-support/databases.js';
+import { startReceiver, type Receiver } from '../test-support/receiver.js';
+import { openStore } from '../test-support/store.js';
+import { createWorker } from './worker.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const close of cleanup.reverse()) await close();
+});
+
+/** A worker over a store whose claims are counted, `changes` deliveries to `receiver` due. */
+async function setUp(receiver: Receiver, changes: number, options: { concurrency: number; retryScheduleMs?: number[] }) {
+  const fx = await openStore(await sqliteDatabase());
+  cleanup.push(() => fx.close());
+  const account = (await fx.store.accounts.create('Wake-ups')).account.id;
+  const webhook = await fx.store.webhooks.create(account, { name: 'w', url: `${receiver.url}/hook`, events: ['contact.created'] });
+  for (let i = 0; i < changes; i++) await fx.store.contacts.create(account, { username: `c${i}`, phone_number: '1' });
+  const counts = { claims: 0, claimed: 0 };
+  const claim: typeof fx.store.claims.claim = async (...args) => {
+    const claimed = await fx.store.claims.claim(...args);
+    counts.claims++;
+    counts.claimed += claimed.length;
+    return claimed;
+  };
+  const store = { ...fx.store, claims: { ...fx.store.claims, claim } };
+  const worker = createWorker({
+    store,
+    logger: createLogger('silent'),
+    retryScheduleMs: options.retryScheduleMs ?? [60_000],
+    deliveryTimeoutMs: 5000,
+    disableAfterMs: 86_400_000,
+    allowPrivateUrls: true,
+    concurrency: options.concurrency,
+    pollMs: 600_000,
+    senderThread: false,
+  });
+  worker.start();
+  cleanup.push(() => worker.stop(1000));
+  const settled = async (status: 'succeeded' | 'pending', n: number) => {
+    for (;;) {
+      const { data } = await fx.store.deliveries.list(account, webhook.id, { status, limit: 100 });
+      if (data.length === n) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { counts, settled };
+}
+
+test('a claim that took everything due is not followed by more as its attempts end', async () => {
+  const receiver = await startReceiver();
+  cleanup.push(() => receiver.close());
+  const { counts, settled } = await setUp(receiver, 10, { concurrency: 64 });
+  await receiver.waitFor(10);
+  await settled('succeeded', 10);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(counts, { claims: 1, claimed: 10 }, 'one claim took all ten; their ten attempts and their write woke nothing');
+});
+
+test('deliveries left behind for want of room are claimed as attempts end and free it', async () => {
+  const receiver = await startReceiver();
+  cleanup.push(() => receiver.close());
+  const { counts } = await setUp(receiver, 10, { concurrency: 2 });
+  await receiver.waitFor(10, { timeoutMs: 10_000 });
+  assert.equal(counts.claimed, 10);
+  assert.ok(counts.claims >= 5, `${counts.claims} claims of at most 2`);
+});
+
+test('a written batch that scheduled a retry wakes the loop for it, long before the poll interval', async () => {
+  const receiver = await startReceiver((_, index) => ({ status: index === 0 ? 503 : 200 }));
+  cleanup.push(() => receiver.close());
+  const { settled } = await setUp(receiver, 1, { concurrency: 64, retryScheduleMs: [50] });
+  const [first, second] = await receiver.waitFor(2, { timeoutMs: 10_000 });
+  assert.equal(first!.headers['x-protocol-delivery'], second!.headers['x-protocol-delivery'], 'the same delivery, retried');
+  await settled('succeeded', 1);
+});
