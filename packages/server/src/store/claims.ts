@@ -68,10 +68,7 @@ const insertAttempts = compiledBatch(
     ['error', 'text'],
     ['error_stage', 'text'],
   ],
-  (rows) =>
-    sql`with v(id, account_id, delivery_id, webhook_id, attempt, started_at, duration_ms, status_code, request_headers, response_headers, response_body, error, error_stage) as (${rows})
-      insert into attempts (id, account_id, delivery_id, webhook_id, attempt, started_at, duration_ms, status_code, request_headers, response_headers, response_body, error, error_stage)
-      select * from v`,
+  (v, _, columns) => sql`with ${v} insert into attempts (${columns}) select * from v`,
 );
 // Each delivery's new state, only while this worker still holds it.
 const updateDeliveries = compiledBatch(
@@ -83,9 +80,8 @@ const updateDeliveries = compiledBatch(
     ['due_at', 'bigint'],
     ['last_attempt_at', 'bigint'],
   ],
-  (rows, extra) =>
-    sql`with v(account_id, seq, status, attempt_count, due_at, last_attempt_at) as (${rows})
-      update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
+  (v, extra) =>
+    sql`with ${v} update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
         last_attempt_at = v.last_attempt_at, updated_at = ${extra(0)}
       from v where deliveries.account_id = v.account_id and deliveries.seq = v.seq and deliveries.lease_owner = ${extra(1)}`,
 );
@@ -97,9 +93,8 @@ const updateWebhooks = compiledBatch(
     ['succeeded', 'integer'],
     ['first_failure', 'bigint'],
   ],
-  (rows) =>
-    sql`with v(account_id, seq, last_attempt_at, succeeded, first_failure) as (${rows})
-      update webhooks set last_attempt_at = v.last_attempt_at,
+  (v) =>
+    sql`with ${v} update webhooks set last_attempt_at = v.last_attempt_at,
         failing_since = case when v.succeeded = 1 then null else coalesce(webhooks.failing_since, v.first_failure) end
       from v where webhooks.account_id = v.account_id and webhooks.seq = v.seq
         -- Only rows that change: most batches repeat the last second's state of busy webhooks, and

@@ -67,8 +67,9 @@ export function compiledPerCount<R>(max: number, build: (db: Handle, n: number) 
 export type BatchColumn = readonly [name: string, type: 'text' | 'integer' | 'bigint'];
 
 /**
- * A write over a batch of rows of any size, `build` given the rows as a table expression (for
- * `with v(…) as (${rows})`) and the slots of the values that follow them.
+ * A write over a batch of rows of any size. `build` gets the batch as a common table expression,
+ * `v(<columns>) as (<rows>)` (for `with ${v} …`), the slots of the values that follow the rows,
+ * and the column list (for `insert into t (${columns}) select * from v`).
  *
  * PostgreSQL gets one array per column (`unnest`): one statement whatever the batch, prepared
  * and planned once per connection. With a `values` row per result, every batch size was a new
@@ -76,15 +77,21 @@ export type BatchColumn = readonly [name: string, type: 'text' | 'integer' | 'bi
  * worker's every write. SQLite, which has no arrays, gets `values` rows, in chunks of at most
  * `chunk`, each count compiled once.
  */
-export function compiledBatch(columns: readonly BatchColumn[], build: (rows: RawBuilder<unknown>, extra: (i: number) => never) => RawBuilder<unknown>, chunk = 32) {
+export function compiledBatch(
+  columns: readonly BatchColumn[],
+  build: (v: RawBuilder<unknown>, extra: (i: number) => never, columnList: RawBuilder<unknown>) => RawBuilder<unknown>,
+  chunk = 32,
+) {
+  const columnList = sql.join(columns.map(([name]) => sql.ref(name)));
+  const statement = (rows: RawBuilder<unknown>, firstExtra: number) => build(sql`v(${columnList}) as (${rows})`, (i) => slot(firstExtra + i), columnList);
   const arrays = compiled((db) => ({
-    compile: () => build(sql`select * from unnest(${sql.join(columns.map(([, type], c) => sql`cast(${slot(c)} as ${sql.raw(type)}[])`))})`, (i) => slot(columns.length + i)).compile(db),
+    compile: () => statement(sql`select * from unnest(${sql.join(columns.map(([, type], c) => sql`cast(${slot(c)} as ${sql.raw(type)}[])`))})`, columns.length).compile(db),
   }));
   const rows = compiledPerCount(chunk, (db, n) => ({
     compile: () => {
       const cell = (i: number, c: number) => (columns[c]![1] === 'text' ? sql`${slot(i * columns.length + c)}` : sql`cast(${slot(i * columns.length + c)} as ${sql.raw(columns[c]![1])})`);
       const values = sql.join(Array.from({ length: n }, (_, i) => sql`(${sql.join(columns.map((_, c) => cell(i, c)))})`));
-      return build(sql`values ${values}`, (i) => slot(n * columns.length + i)).compile(db);
+      return statement(sql`values ${values}`, n * columns.length).compile(db);
     },
   }));
   return async (db: Handle, batch: ReadonlyArray<readonly unknown[]>, extra: readonly unknown[] = []): Promise<void> => {

@@ -30,9 +30,8 @@ const addCounts = compiledBatch(
     ['failed', 'integer'],
   ],
   // `where true`: SQLite reads `on conflict` after a bare `select … from v` as a join's.
-  (rows) =>
-    sql`with v(account_id, webhook_id, hour, succeeded, failed) as (${rows})
-      insert into webhook_stats (account_id, webhook_id, hour, succeeded, failed) select * from v where true
+  (v, _, columns) =>
+    sql`with ${v} insert into webhook_stats (${columns}) select * from v where true
       on conflict (account_id, webhook_id, hour) do update set succeeded = webhook_stats.succeeded + excluded.succeeded, failed = webhook_stats.failed + excluded.failed`,
   64,
 );
