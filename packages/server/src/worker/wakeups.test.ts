@@ -1,5 +1,6 @@
-// When the worker's loop wakes. Attempts that end wake it only if due work may have been left
-// behind for want of room; a written batch only if claiming waited for it or it scheduled a retry.
+// When the worker's loop wakes. Attempts that end (and written batches) wake it while claims find
+// deliveries or may have left some behind for want of room; a written batch also when it
+// scheduled a retry.
 // With the poll interval set far out, a wake-up that does not happen shows as a delivery that
 // never comes.
 import assert from 'node:assert/strict';
@@ -53,14 +54,14 @@ async function setUp(receiver: Receiver, changes: number, options: { concurrency
   return { counts, settled };
 }
 
-test('a claim that took everything due is not followed by more as its attempts end', async () => {
+test('once a claim finds nothing, ending attempts wake no more claims', async () => {
   const receiver = await startReceiver();
   cleanup.push(() => receiver.close());
   const { counts, settled } = await setUp(receiver, 10, { concurrency: 64 });
   await receiver.waitFor(10);
   await settled('succeeded', 10);
   await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.deepEqual(counts, { claims: 1, claimed: 10 }, 'one claim took all ten; their ten attempts and their write woke nothing');
+  assert.deepEqual(counts, { claims: 2, claimed: 10 }, 'one claim took all ten; the next, woken as they ended, found nothing; then nothing claimed again');
 });
 
 test('deliveries left behind for want of room are claimed as attempts end and free it', async () => {
