@@ -68,7 +68,7 @@ const insertAttempts = compiledBatch(
     ['error', 'text'],
     ['error_stage', 'text'],
   ],
-  (v, _, columns) => sql`with ${v} insert into attempts (${columns}) select * from v`,
+  ({ rows, columns }) => sql`insert into attempts (${columns}) ${rows}`,
 );
 // Each delivery's new state, only while this worker still holds it.
 const updateDeliveries = compiledBatch(
@@ -80,7 +80,7 @@ const updateDeliveries = compiledBatch(
     ['due_at', 'bigint'],
     ['last_attempt_at', 'bigint'],
   ],
-  (v, extra) =>
+  ({ v, extra }) =>
     sql`with ${v} update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
         last_attempt_at = v.last_attempt_at, updated_at = ${extra(0)}
       from v where deliveries.account_id = v.account_id and deliveries.seq = v.seq and deliveries.lease_owner = ${extra(1)}`,
@@ -93,7 +93,7 @@ const updateWebhooks = compiledBatch(
     ['succeeded', 'integer'],
     ['first_failure', 'bigint'],
   ],
-  (v) =>
+  ({ v }) =>
     sql`with ${v} update webhooks set last_attempt_at = v.last_attempt_at,
         failing_since = case when v.succeeded = 1 then null else coalesce(webhooks.failing_since, v.first_failure) end
       from v where webhooks.account_id = v.account_id and webhooks.seq = v.seq

@@ -67,9 +67,10 @@ export function compiledPerCount<R>(max: number, build: (db: Handle, n: number) 
 export type BatchColumn = readonly [name: string, type: 'text' | 'integer' | 'bigint'];
 
 /**
- * A write over a batch of rows of any size. `build` gets the batch as a common table expression,
- * `v(<columns>) as (<rows>)` (for `with ${v} …`), the slots of the values that follow the rows,
- * and the column list (for `insert into t (${columns}) select * from v`).
+ * A write over a batch of rows of any size. `build` gets the batch two ways: `rows`, a table
+ * expression (for `insert into t (${columns}) ${rows}`), and `v`, a common table expression
+ * `v(<columns>) as (<rows>)` (for `with ${v} update …`); then the column list, and the slots of
+ * the values that follow the rows.
  *
  * PostgreSQL gets one array per column (`unnest`): one statement whatever the batch, prepared
  * and planned once per connection. With a `values` row per result, every batch size was a new
@@ -79,11 +80,12 @@ export type BatchColumn = readonly [name: string, type: 'text' | 'integer' | 'bi
  */
 export function compiledBatch(
   columns: readonly BatchColumn[],
-  build: (v: RawBuilder<unknown>, extra: (i: number) => never, columnList: RawBuilder<unknown>) => RawBuilder<unknown>,
+  build: (batch: { rows: RawBuilder<unknown>; v: RawBuilder<unknown>; columns: RawBuilder<unknown>; extra: (i: number) => never }) => RawBuilder<unknown>,
   chunk = 32,
 ) {
   const columnList = sql.join(columns.map(([name]) => sql.ref(name)));
-  const statement = (rows: RawBuilder<unknown>, firstExtra: number) => build(sql`v(${columnList}) as (${rows})`, (i) => slot(firstExtra + i), columnList);
+  const statement = (rows: RawBuilder<unknown>, firstExtra: number) =>
+    build({ rows, v: sql`v(${columnList}) as (${rows})`, columns: columnList, extra: (i) => slot(firstExtra + i) });
   const arrays = compiled((db) => ({
     compile: () => statement(sql`select * from unnest(${sql.join(columns.map(([, type], c) => sql`cast(${slot(c)} as ${sql.raw(type)}[])`))})`, columns.length).compile(db),
   }));

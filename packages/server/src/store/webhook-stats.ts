@@ -29,9 +29,8 @@ const addCounts = compiledBatch(
     ['succeeded', 'integer'],
     ['failed', 'integer'],
   ],
-  // `where true`: SQLite reads `on conflict` after a bare `select … from v` as a join's.
-  (v, _, columns) =>
-    sql`with ${v} insert into webhook_stats (${columns}) select * from v where true
+  ({ rows, columns }) =>
+    sql`insert into webhook_stats (${columns}) ${rows}
       on conflict (account_id, webhook_id, hour) do update set succeeded = webhook_stats.succeeded + excluded.succeeded, failed = webhook_stats.failed + excluded.failed`,
   64,
 );
