@@ -1,10 +1,9 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { AttemptErrorStage } from '@protocol/sdk';
 import type { StoreContext } from './context.js';
 import { compiledBatch } from './compiled.js';
 import { leaseDue } from './lease.js';
-import { pinnedTransaction } from './pinned.js';
-import type { Tables } from './schema.js';
+import { workerTransaction } from './pinned.js';
 import { status } from './status.js';
 import { newId } from './ids.js';
 import { failPending, signingSecrets } from './webhooks.js';
@@ -151,9 +150,7 @@ export function claimsStore(ctx: StoreContext) {
       if (records.length === 0) return { disabled: [] };
       const now = ctx.now();
       const disabled: string[] = [];
-      // PostgreSQL: pinned to key lookups (pinned.ts); SQLite's planner needs no help.
-      const transaction = <T>(work: (tx: Kysely<Tables>) => Promise<T>) => (ctx.database.dialect === 'sqlite' ? db.transaction().execute(work) : pinnedTransaction(db, work));
-      await transaction(async (tx) => {
+      await workerTransaction(ctx.database, async (tx) => {
         await insertAttempts(
           tx,
           records.map((r) => [

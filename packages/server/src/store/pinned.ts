@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Tables } from './schema.js';
+import type { Database } from './database.js';
 
 /**
  * The worker's transactions on PostgreSQL (claim, record) open with planner settings of their
@@ -30,4 +31,9 @@ export async function pinnedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely
       throw error;
     }
   });
+}
+
+/** A worker's transaction on either database: pinned on PostgreSQL; SQLite's planner needs no help. */
+export function workerTransaction<T>(database: Database, work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
+  return database.dialect === 'sqlite' ? database.db.transaction().execute(work) : pinnedTransaction(database.db, work);
 }
