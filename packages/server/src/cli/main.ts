@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { ConfigError, ENVIRONMENT, loadConfig, type Overrides } from '../config/config.js';
+import { boundHeapGrowth } from './heap.js';
 import { addRemoteCommands } from './remote-commands.js';
 
 // The server and the store are imported only by the commands that use them, so the remote
@@ -25,6 +26,7 @@ const databaseOption = () => new Option('--database-url <url>', 'sqlite:<path> o
 
 async function run(options: { port?: string; host?: string; databaseUrl?: string }, roles: { api: boolean; worker: boolean }) {
   const config = configFrom(options);
+  boundHeapGrowth();
   const { startServer } = await import('../server.js');
   const server = await startServer(config, { roles });
   const lines = roles.api

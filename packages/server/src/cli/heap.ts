@@ -1,0 +1,20 @@
+import v8 from 'node:v8';
+
+/**
+ * How far V8 lets old space grow past what the last full collection kept, before it collects
+ * again: a factor of 1 + HEAP_GROWING_PERCENT / 100.
+ *
+ * Everything a delivery holds while it is in flight or waiting to be written outlives two
+ * young-generation collections and is promoted, then dies: a worker draining a backlog promotes
+ * tens of MB per second that only a full collection frees. V8 picks the factor from how cheap its
+ * collections are; here they are cheap (under 1% of the time), so it chose ~4: a live heap of
+ * ~33 MB grew to ~130 MB (160 MB committed) between full collections, and the worker's RSS peaked
+ * at 293–300 MB in the million-delivery drain. At 2× it peaks at ~220 MB, drains as fast (6.7k/s
+ * against 6.1k/s in the same hour), and spends ~1.2% of its time in collection instead of ~0.6%.
+ */
+export const HEAP_GROWING_PERCENT = 100;
+
+/** Applies the bound to this process (every thread: V8's flags are process-wide). Read at every full collection, so it holds from here on. */
+export function boundHeapGrowth(): void {
+  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
