@@ -1,5 +1,6 @@
 // Fan-out and claiming, conformance on both databases.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
@@ -299,6 +300,66 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
       assert.equal(notified, 3, 'a fresh connection notified');
     } finally {
       await notifier.close();
+      await unlisten();
+      await database.close();
+      await target.drop();
+    }
+  });
+
+  test('a notifier whose database is down gives up quietly, and the first commit after it is back notifies', async () => {
+    const target = (await postgresDatabase())!;
+    const database = await target.open();
+    // The database as the notifier sees it: a TCP proxy on loopback that can be taken down and brought back on its port.
+    const upstream = new URL(target.url);
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      const server = net.connect(Number(upstream.port), upstream.hostname);
+      for (const socket of [client, server]) {
+        sockets.add(socket);
+        socket.on('error', () => socket.destroy());
+        socket.on('close', () => sockets.delete(socket));
+      }
+      client.pipe(server).pipe(client);
+    });
+    const listen = (port: number) => new Promise<number>((resolve) => proxy.listen(port, '127.0.0.1', () => resolve((proxy.address() as net.AddressInfo).port)));
+    /** No new connections, and the open ones cut (close() alone would wait for them). */
+    const down = async () => {
+      sockets.forEach((socket) => socket.destroy());
+      if (proxy.listening) await new Promise((resolve) => proxy.close(resolve));
+    };
+    const port = await listen(0);
+    const viaProxy = new URL(target.url);
+    viaProxy.port = String(port);
+    const notifier = deliveryNotifier(viaProxy.href);
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    let notified = 0;
+    const unlisten = await database.listenForDeliveries!(() => notified++);
+    const settle = async (count: number) => {
+      const deadline = Date.now() + 5000;
+      while (notified < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 300)); // and no more arrive; failed attempts have ended
+    };
+    try {
+      notifier.notify();
+      await settle(1);
+      assert.equal(notified, 1);
+      await down(); // the database goes down
+      notifier.notify();
+      notifier.notify();
+      await settle(2);
+      assert.equal(notified, 1, 'nothing reached the database while it was down');
+      assert.deepEqual(rejections, [], 'the failures were not thrown at the process');
+      assert.equal(await listen(port), port); // back
+      notifier.notify();
+      await settle(2);
+      assert.equal(notified, 2, 'the first commit after it came back notified, on a new connection');
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await notifier.close();
+      await down();
       await unlisten();
       await database.close();
       await target.drop();
