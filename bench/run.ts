@@ -13,7 +13,7 @@ const arg = (name: string, fallback: number) => Number(process.argv.find((a) => 
 const RUNS = arg('runs', quick ? 1 : 3);
 const WEBHOOKS = 20;
 const CHANGES = arg('changes', quick ? 20 : 2000); // × 20 webhooks = deliveries per throughput run
-const WARM_UP = arg('warm-up', quick ? 5 : 500); // changes sent before each throughput run, not measured
+const WARM_UP = arg('warm-up', quick ? 5 : 4000); // changes sent before each throughput run, not measured
 const LATENCY_SECONDS = arg('latency-seconds', quick ? 1 : 5);
 const RATES = process.argv.find((a) => a.startsWith('--rates='))?.split('=')[1]?.split(',').map(Number) ?? (quick ? [100] : [500, 2000]);
 const BACKLOG = arg('backlog', quick ? 2000 : 1_000_000);
@@ -79,10 +79,13 @@ interface Throughput {
 async function throughput(start: (o: SystemOptions) => Promise<Running>): Promise<Throughput> {
   return withSystem(start, WEBHOOKS, async (system) => {
     await sleep(200);
-    // The measured run is short (40,000 deliveries): without a warm-up, V8's compiler threads in
-    // Protocol's process spent ~20 µs per delivery on optimizing code. With it (the same for every
-    // system) L0 gained 8–14% and Protocol's ratio to L0 stayed within the runs' spread (0.38,
-    // 0.41 against 0.46, 0.40 without).
+    // The measured run is short (40,000 deliveries), so what it measures is the steady state
+    // only after a warm-up, the same for every system. Without one, V8's compiler threads in
+    // Protocol's process spent ~20 µs per delivery on optimizing code. After 500 changes they
+    // still optimized ~150 functions during the measured run (a third of those threads' CPU), and
+    // Protocol's CPU per delivery kept falling run after run in one process: 209, 169, 162, 160,
+    // 147 µs over five runs of 2,000 changes (the bare loop's 73, 72, 65, 68, 65 µs). From 4,000
+    // on it has settled.
     await warmUp(system, WARM_UP, WEBHOOKS, { concurrency: 16 });
     const meter = cpuMeter({ ...system.pids, receiver: receiver.pid });
     const machine = machineMeter();
