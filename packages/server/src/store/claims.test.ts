@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { deliveryNotifier } from './dialects/postgres.js';
 import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
-import type { AttemptRecord } from './index.js';
+import { createStore, migrate, openDatabase, type AttemptRecord } from './index.js';
 import { leasePostgres } from './lease.js';
 import { BEGIN_PINNED } from './pinned.js';
 
@@ -274,6 +274,50 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
       assert.doesNotMatch(plan, /Seq Scan|Rows Removed/, plan);
     } finally {
       await fx.close();
+    }
+  });
+
+  test('a batch of results is written by key however stale the statistics: no table is read whole', async () => {
+    const target = (await postgresDatabase())!;
+    // One connection, so the scans counted are the ones the worker's transaction made.
+    const database = openDatabase(target.url, { poolSize: 1 });
+    await migrate(database);
+    const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 4 });
+    try {
+      const { db } = database;
+      const account = (await store.accounts.create('Stale')).account.id;
+      for (let i = 0; i < 20; i++) await store.webhooks.create(account, { name: `w${i}`, url: `https://example.com/${i}`, events: ['contact.created'] });
+      // Statistics from a fresh install, then a history that no statistics describe: 1,000 events × 20 webhooks.
+      const tables = ['events', 'deliveries', 'webhooks', 'attempts', 'webhook_stats'];
+      for (const table of tables) await sql`alter table ${sql.table(table)} set (autovacuum_enabled = false)`.execute(db);
+      await sql`analyze`.execute(db);
+      await sql`insert into events (id, account_id, type, body, created_at) select 'evt_' || g, ${account}, 'contact.created', '{}', 0 from generate_series(1, 1000) g`.execute(db);
+      await sql`insert into deliveries (id, account_id, event_id, event_seq, event_type, webhook_id, webhook_seq, status, attempt_count, final_attempt, due_at, created_at, updated_at)
+        select 'dlv_' || e.seq || '_' || w.seq, e.account_id, e.id, e.seq, e.type, w.id, w.seq, 'pending', 0, 4, e.seq, 0, 0 from events e cross join webhooks w`.execute(db);
+      const claimed = await store.claims.claim('plan', { limit: 200, leaseMs: 60_000 });
+      assert.equal(claimed.length, 200);
+
+      /** Sequential and index scans per table, as the server counts them once this connection has reported its own. */
+      const schema = (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]!.name;
+      const scans = async () => {
+        await sql`select pg_stat_force_next_flush()`.execute(db); // reported as the connection goes idle after it
+        const rows = await adminQuery<{ relname: string; seq_scan: string; idx_scan: string }>(`select relname, seq_scan, idx_scan from pg_stat_user_tables where schemaname = '${schema}'`);
+        return new Map(rows.filter((r) => tables.includes(r.relname)).map((r) => [r.relname, { seq: Number(r.seq_scan), idx: Number(r.idx_scan) }]));
+      };
+      const before = await scans();
+      const outcomes: AttemptRecord['outcome'][] = [{ status: 'succeeded' }, { status: 'failed' }, { status: 'pending', dueAt: Date.now() + 60_000 }];
+      await store.claims.record('plan', claimed.map((d, i) => record(d, outcomes[i % 3]!)), { disableAfterMs: 1e9 });
+      const after = await scans();
+      for (const table of ['deliveries', 'webhooks']) {
+        assert.equal(after.get(table)!.seq - before.get(table)!.seq, 0, `no sequential scan of ${table}`);
+        assert.ok(after.get(table)!.idx > before.get(table)!.idx, `${table} was written through an index (the counters count)`);
+      }
+      assert.equal(after.get('webhook_stats')!.seq - before.get('webhook_stats')!.seq, 0, 'no sequential scan of webhook_stats');
+      const { rows } = await sql<{ status: string; n: string }>`select status, count(*) as n from deliveries where lease_owner is null and attempt_count = 1 group by status order by status`.execute(db);
+      assert.deepEqual(rows.map((r) => [r.status, Number(r.n)]), [['failed', 67], ['pending', 66], ['succeeded', 67]], 'and every result was written');
+    } finally {
+      await store.close();
+      await target.drop();
     }
   });
 
