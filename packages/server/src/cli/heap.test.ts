@@ -1,5 +1,5 @@
-// The heap bound `protocol serve` and `protocol worker` apply, on a workload shaped like a
-// worker's: a live heap, and a stream of objects that live long enough to be promoted, then die.
+// The heap bound a dedicated `protocol worker` applies, on a workload shaped like a worker's:
+// a live heap, and a stream of objects that live long enough to be promoted, then die.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';

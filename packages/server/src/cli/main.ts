@@ -26,7 +26,7 @@ const databaseOption = () => new Option('--database-url <url>', 'sqlite:<path> o
 
 async function run(options: { port?: string; host?: string; databaseUrl?: string }, roles: { api: boolean; worker: boolean }) {
   const config = configFrom(options);
-  if (!roles.api) boundHeapGrowth();
+  if (!roles.api) boundHeapGrowth(); // a dedicated worker: why there only, in heap.ts
   const { startServer } = await import('../server.js');
   const server = await startServer(config, { roles });
   const lines = roles.api
