@@ -410,6 +410,24 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
     }
   });
 
+  test('a notifier closed while its connection is being made leaves no connection open', async () => {
+    const target = (await postgresDatabase())!;
+    const name = `notifier_closed_${Date.now()}`;
+    try {
+      const notifier = deliveryNotifier(`${target.url}&application_name=${name}`);
+      notifier.notify(); // a commit: the notifier starts connecting
+      await notifier.close(); // the store closes at once, before the connection is made
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const open = await adminQuery(`select pid from pg_stat_activity where application_name = '${name}'`);
+      assert.deepEqual(open, [], 'nothing is left connected to keep the process alive');
+      notifier.notify(); // and a closed notifier no longer connects
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(await adminQuery(`select pid from pg_stat_activity where application_name = '${name}'`), []);
+    } finally {
+      await target.drop();
+    }
+  });
+
   test('a claim that fails rolls its transaction back: nothing is leased and the connection serves the next claim', async () => {
     const fx = await openStore((await postgresDatabase())!); // its own schema: close() drops it
     try {

@@ -106,7 +106,7 @@ function preparing(pool: pg.Pool): pg.Pool {
  */
 export function deliveryNotifier(url: string): { notify(): void; close(): Promise<void> } {
   let client: pg.Client | undefined;
-  let sending = false;
+  let sending: Promise<void> | undefined;
   let again = false;
   let closed = false;
   const drop = () => {
@@ -114,17 +114,23 @@ export function deliveryNotifier(url: string): { notify(): void; close(): Promis
     client = undefined;
   };
   const connected = async () => {
+    if (closed) throw new Error('the notifier is closed');
     if (client) return client;
     const next = new pg.Client({ connectionString: url });
     next.on('error', () => {
       if (client === next) drop(); // the next notification reconnects
     });
     await next.connect();
+    // Closed while connecting: close() waits for this send, so the connection must not outlive it
+    // (left open, it kept the process alive after everything else had stopped).
+    if (closed) {
+      await next.end().catch(() => {});
+      throw new Error('the notifier is closed');
+    }
     return (client = next);
   };
   const notifyOnce = async () => void (await (await connected()).query(`select pg_notify('${DELIVERIES_CHANNEL}' || '.' || current_schema(), '')`));
   const send = async () => {
-    sending = true;
     again = false;
     try {
       // A connection gone stale (the server restarted, the backend was terminated) fails once; a
@@ -135,19 +141,23 @@ export function deliveryNotifier(url: string): { notify(): void; close(): Promis
       });
     } catch {
       drop();
-    } finally {
-      sending = false;
-      if (again && !closed) void send();
     }
+  };
+  /** Sends, then once more if commits came meanwhile; `sending` is the whole run, which close() waits for. */
+  const run = async () => {
+    do await send();
+    while (again && !closed);
+    sending = undefined;
   };
   return {
     notify() {
       if (closed) return;
       if (sending) again = true;
-      else void send();
+      else sending = run();
     },
     async close() {
       closed = true;
+      await sending;
       const last = client;
       client = undefined;
       await last?.end().catch(() => {});
