@@ -101,13 +101,20 @@ try {
         receiver.send({ type: 'secrets', secrets: systems[i]!.secrets });
       }
       const both = (changes: number) => Promise.all(systems.map((system) => system.produce(changes, { rate: RATE })));
+      /** Until every delivery made so far has arrived (at most 30 s): a window must hold its own deliveries, not stragglers of the one before. */
+      const arrived = async (changes: number) => {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const counts = await Promise.all(receivers.map((r) => r.count()));
+          if (counts.every((c) => c.count >= changes * WEBHOOKS) || Date.now() > deadline) return counts;
+          await sleep(20);
+        }
+      };
       await both(RATE); // a second of warm-up (JIT, prepared statements, connections), not measured
-      await sleep(500);
-      const before = await Promise.all(receivers.map((r) => r.count()));
+      const before = await arrived(RATE);
       const cpuBefore = await Promise.all(systems.map(snapshot));
       await both(RATE * SECONDS);
-      await sleep(500); // the last deliveries of the window arrive
-      const after = await Promise.all(receivers.map((r) => r.count()));
+      const after = await arrived(RATE * (SECONDS + 1)); // the window's last deliveries
       const cpuAfter = await Promise.all(systems.map(snapshot));
       if (after.some((a) => a.bad > 0)) throw new Error('deliveries failed the receiver\'s signature check');
       const perDelivery = systems.map((_, i) => {
