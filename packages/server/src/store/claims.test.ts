@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
-import { adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
-import { deliveryNotifier } from './dialects/postgres.js';
+import { adminQuery, POSTGRES_URL, postgresDatabase, testDatabases } from '../test-support/databases.js';
+import { deliveryNotifier, NOTIFY_TIMEOUT_MS } from './dialects/postgres.js';
 import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
 import { createStore, migrate, openDatabase, type AttemptRecord } from './index.js';
 import { leasePostgres } from './lease.js';
@@ -425,6 +425,29 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
       assert.deepEqual(await adminQuery(`select pid from pg_stat_activity where application_name = '${name}'`), []);
     } finally {
       await target.drop();
+    }
+  });
+
+  test('a notifier whose database never answers gives up within its timeout, so closing it does not wait on TCP', async () => {
+    // A host that takes the connection and never says a word: PostgreSQL's handshake never comes.
+    const silent = net.createServer((socket) => socket.on('error', () => undefined).resume()); // reads (and drops) what comes, so it sees the other side go
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = new URL(POSTGRES_URL);
+    url.port = String((silent.address() as net.AddressInfo).port);
+    const connections = () => new Promise<number>((resolve, reject) => silent.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    try {
+      const notifier = deliveryNotifier(url.href);
+      notifier.notify();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(await connections(), 1, 'the notifier is waiting on the silent host');
+      const started = Date.now();
+      await notifier.close(); // resolves: the notification on its way gave up
+      const waited = Date.now() - started;
+      assert.ok(waited < 2 * NOTIFY_TIMEOUT_MS, `close() waited ${waited} ms for a host that never answers`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(await connections(), 0, 'and the connection it tried was closed');
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 

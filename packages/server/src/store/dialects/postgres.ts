@@ -104,6 +104,9 @@ function preparing(pool: pg.Pool): pg.Pool {
  * committed; so every commit is followed by a notification, at one round trip's delay. A lost
  * notification costs a worker's poll interval at most: polling stays the source of truth.
  */
+/** The longest a notification waits for a connection, or for its answer. */
+export const NOTIFY_TIMEOUT_MS = 5_000;
+
 export function deliveryNotifier(url: string): { notify(): void; close(): Promise<void> } {
   let client: pg.Client | undefined;
   let sending: Promise<void> | undefined;
@@ -116,7 +119,9 @@ export function deliveryNotifier(url: string): { notify(): void; close(): Promis
   const connected = async () => {
     if (closed) throw new Error('the notifier is closed');
     if (client) return client;
-    const next = new pg.Client({ connectionString: url });
+    // Bounded, as close() waits for a notification on its way: a database host that does not
+    // answer at all would otherwise hold shutdown for as long as TCP keeps trying.
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: NOTIFY_TIMEOUT_MS, query_timeout: NOTIFY_TIMEOUT_MS });
     next.on('error', () => {
       if (client === next) drop(); // the next notification reconnects
     });
