@@ -10,6 +10,13 @@ import { createStore, migrate, openDatabase, type AttemptRecord } from './index.
 import { leasePostgres } from './lease.js';
 import { BEGIN_PINNED } from './pinned.js';
 
+/** Waits (up to 5 s) until `notified()` reaches `count`, then a little longer, so that any extra notification, or a failed attempt still under way, has come and gone. */
+async function notificationsReach(notified: () => number, count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (notified() < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
 for (const target of await testDatabases()) {
   describe(`fan-out and claims on ${target.name}`, () => {
     let fx: StoreFixture;
@@ -195,16 +202,12 @@ for (const target of await testDatabases()) {
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(notified, 0, 'no deliveries were queued, so nobody is woken');
         await fx.store.contacts.update(account, contact.id, { display_name: 'x' });
-        const until = async (count: number) => {
-          const deadline = Date.now() + 5000;
-          while (notified < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-        };
-        await until(1);
+        await notificationsReach(() => notified, 1);
         assert.equal(notified, 1, 'the commit that inserted the deliveries notified, once');
         // A delivery made due again by an update notifies too.
         const [delivery] = (await fx.store.deliveries.list(account, webhook.id, {})).data;
         await fx.store.deliveries.retry(account, delivery!.id);
-        await until(2);
+        await notificationsReach(() => notified, 2);
         assert.equal(notified, 2);
       } finally {
         await unlisten();
@@ -328,19 +331,15 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
     const notifier = deliveryNotifier(`${target.url}&application_name=${name}`);
     let notified = 0;
     const unlisten = await database.listenForDeliveries!(() => notified++);
-    const until = async (count: number) => {
-      const deadline = Date.now() + 5000;
-      while (notified < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      await new Promise((resolve) => setTimeout(resolve, 200)); // and no more arrive
-    };
+    const settle = (count: number) => notificationsReach(() => notified, count);
     try {
       for (let i = 0; i < 10; i++) notifier.notify(); // ten commits at once
-      await until(2);
+      await settle(2);
       assert.equal(notified, 2, 'the first commit is notified at once; the nine that came meanwhile share one more');
       const terminated = await adminQuery(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = '${name}'`);
       assert.equal(terminated.length, 1, "the notifier's connection");
       notifier.notify();
-      await until(3);
+      await settle(3);
       assert.equal(notified, 3, 'a fresh connection notified');
     } finally {
       await notifier.close();
@@ -380,11 +379,7 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
     process.on('unhandledRejection', onRejection);
     let notified = 0;
     const unlisten = await database.listenForDeliveries!(() => notified++);
-    const settle = async (count: number) => {
-      const deadline = Date.now() + 5000;
-      while (notified < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      await new Promise((resolve) => setTimeout(resolve, 300)); // and no more arrive; failed attempts have ended
-    };
+    const settle = (count: number) => notificationsReach(() => notified, count);
     try {
       notifier.notify();
       await settle(1);
