@@ -165,26 +165,30 @@ for (const target of await testDatabases()) {
       assert.deepEqual(await state(), { failing_since: null, last_attempt_at: second / 1000 + 1 });
     });
 
-    test('a batch of 70 results is written whole, every value exactly, nulls, quotes and backslashes included (one statement per table on PostgreSQL, chunks on SQLite)', async () => {
+    test('a batch of 70 results is written whole, every value exactly, nulls, quotes, backslashes and control characters included (one statement per table on PostgreSQL, chunks on SQLite); a NUL character, which PostgreSQL text cannot hold, is kept as U+FFFD on both', async () => {
       await drain();
       const webhook = await fx.store.webhooks.create(account, { name: 'batch', url: 'https://example.com/batch', events: ['contact.created'] });
       for (let i = 0; i < 70; i++) await fx.store.contacts.create(account, { username: `batch-${i}`, phone_number: `${i}` });
       const claimed = await fx.store.claims.claim('batch', { limit: 100, leaseMs: 60_000 });
       assert.equal(claimed.length, 70);
-      const awkward = 'a "quoted" \\ back\\slash, {braces}, NULL and émoji 🎉';
+      const awkward = 'a "quoted" \\ back\\slash, {braces}, NULL, a\ttab,\r\nnew line, \u0001 and émoji 🎉';
+      // A receiver's answer may hold NUL bytes: on PostgreSQL that one value failed the whole batch's write, again at every retry.
+      const withNul = (i: number) => `${awkward} \u0000${i}\u0000`;
+      const kept = (i: number) => `${awkward} \uFFFD${i}\uFFFD`;
       const records = claimed.map((d, i) => ({
         ...record(d, i % 2 ? { status: 'succeeded' } : { status: 'pending', dueAt: Date.now() + 60_000 }, i % 2 ? 200 : 503),
         requestHeadersJson: JSON.stringify({ note: awkward, i }),
         responseHeadersJson: i % 3 ? '{}' : null,
-        responseBody: i % 5 ? `${awkward} ${i}` : null,
+        responseBody: i % 5 ? withNul(i) : null,
+        error: i % 2 ? null : `HTTP 503 \u0000${i}`,
       }));
       await fx.store.claims.record('batch', records, { disableAfterMs: 1e9 });
       for (const [i, d] of claimed.entries()) {
         const detail = await fx.store.deliveries.get(account, d.id);
         assert.equal(detail.status, i % 2 ? 'succeeded' : 'pending');
         assert.equal(detail.attempt_count, 1);
-        assert.deepEqual(detail.attempts.map((a) => [a.status_code, a.request_headers, a.response_headers, a.response_body]), [
-          [i % 2 ? 200 : 503, { note: awkward, i }, i % 3 ? {} : null, i % 5 ? `${awkward} ${i}` : null],
+        assert.deepEqual(detail.attempts.map((a) => [a.status_code, a.request_headers, a.response_headers, a.response_body, a.error]), [
+          [i % 2 ? 200 : 503, { note: awkward, i }, i % 3 ? {} : null, i % 5 ? kept(i) : null, i % 2 ? null : `HTTP 503 \uFFFD${i}`],
         ]);
       }
       const stats = await fx.store.database.db.selectFrom('webhook_stats').select(['succeeded', 'failed']).where('webhook_id', '=', webhook.id).execute();

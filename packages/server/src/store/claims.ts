@@ -104,6 +104,14 @@ const updateWebhooks = compiledBatch(
 );
 
 /**
+ * Text as both databases can hold it: PostgreSQL's text has no NUL character, and a receiver's
+ * answer may carry NUL bytes. Written as they came, one such answer failed its whole batch's
+ * write on PostgreSQL, and again at every retry, so that worker recorded nothing more. (The
+ * headers are JSON, where NUL is escaped.)
+ */
+const storable = (text: string | null) => (text !== null && text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text);
+
+/**
  * The worker's side of deliveries: claim due ones under a lease, record attempts in batches,
  * give back what was not sent. Claims span accounts; every write after that names the account.
  */
@@ -164,8 +172,8 @@ export function claimsStore(ctx: StoreContext) {
             r.statusCode,
             r.requestHeadersJson,
             r.responseHeadersJson,
-            r.responseBody,
-            r.error,
+            storable(r.responseBody),
+            storable(r.error),
             r.errorStage,
           ]),
         );

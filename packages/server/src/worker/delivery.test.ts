@@ -7,6 +7,7 @@ import type { Worker as Thread } from 'node:worker_threads';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { verifyWebhook } from '@protocol/sdk';
+import { postgresDatabase, sqliteDatabase } from '../test-support/databases.js';
 import { fakeLookup } from '../test-support/dns.js';
 import { startEngine, type Engine } from '../test-support/engine.js';
 import { startReceiver, type Receiver } from '../test-support/receiver.js';
@@ -196,6 +197,29 @@ describe('retries and failure handling', () => {
     assert.equal(large.status, 'succeeded');
     assert.equal(large.attempts[0].response_body.length, 4096);
   });
+
+  for (const database of ['sqlite', 'postgres'] as const) {
+    test(`an answer with NUL bytes is recorded, the NUL as U+FFFD, and the worker goes on recording (${database})`, async (t) => {
+      const target = database === 'postgres' ? await postgresDatabase() : await sqliteDatabase();
+      if (!target) return t.skip('PostgreSQL unreachable');
+      cleanup.push(() => target.drop());
+      const { receiver, engine } = await setup({}, (request) => (request.path === '/nul' ? { status: 200, body: Buffer.from('ok\u0000fine\u0000') } : { status: 200 }), { target });
+      const nul = await register(engine, `${receiver.url}/nul`);
+      const plain = await register(engine, `${receiver.url}/plain`);
+      await createContact(engine, 'Nul');
+      await receiver.waitFor(2);
+      const [answered] = (await engine.api('GET', `/webhooks/${nul.id}/deliveries`)).body.data;
+      const recorded = await engine.waitForDelivery(answered.id, (d) => d.status !== 'pending');
+      assert.equal(recorded.status, 'succeeded');
+      assert.equal(recorded.attempts[0].response_body, 'ok\uFFFDfine\uFFFD');
+      // On PostgreSQL the NUL failed the batch's write at every retry: nothing after it was recorded.
+      await createContact(engine, 'After');
+      await receiver.waitFor(4);
+      const after = (await engine.api('GET', `/webhooks/${plain.id}/deliveries`)).body.data;
+      assert.equal(after.length, 2);
+      for (const delivery of after) assert.equal((await engine.waitForDelivery(delivery.id, (d) => d.status !== 'pending')).status, 'succeeded');
+    });
+  }
 
   test('connection errors are recorded with their stage', async () => {
     const { receiver, engine } = await setup({ PROTOCOL_RETRY_SCHEDULE: '1h' });
