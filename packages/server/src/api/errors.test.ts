@@ -1,10 +1,13 @@
 // One test per error class of SPEC §3: each answers the error body, names the problem, and
 // leaves the database exactly as it was.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../logging.js';
 import { openApi, type ApiFixture, type ApiResponse } from '../test-support/api.js';
+import { testDatabases } from '../test-support/databases.js';
 
 let api: ApiFixture;
 let conversationId: string;
@@ -82,3 +85,49 @@ test('an internal error answers api_error without internals, and logs no secrets
     await broken.drop();
   }
 });
+
+// PostgreSQL's text cannot hold U+0000 and SQLite's can: a NUL reached PostgreSQL, which refused
+// the statement, and the caller got a 500 saying to try again. Now a 400 on both, before the store.
+for (const target of await testDatabases()) {
+  describe(`a NUL character is refused wherever it comes, on ${target.name}`, () => {
+    let nul: ApiFixture;
+    before(async () => {
+      nul = await openApi(target);
+    });
+    after(() => nul.close());
+    const everything = async () => {
+      const lists = await Promise.all(['/v1/contacts', '/v1/webhooks', '/v1/attachments', '/v1/events'].map((list) => nul.request('GET', `${list}?limit=100`)));
+      return { lists: lists.map((r) => r.body), files: fs.existsSync(path.join(nul.dataDir, 'attachments')) ? fs.readdirSync(path.join(nul.dataDir, 'attachments'), { recursive: true }) : [] };
+    };
+    const upload = (messageId: string) => {
+      const form = new FormData();
+      form.append('message_id', messageId);
+      form.append('file', new Blob(['hello']), 'hello.txt');
+      return nul.request('POST', '/v1/attachments', { body: form });
+    };
+    const cases: Array<[string, () => Promise<ApiResponse>, string, string]> = [
+      ['a JSON field', () => nul.request('POST', '/v1/contacts', { json: { username: 'a\u0000b', phone_number: '1' } }), 'field', 'username'],
+      ['an array item', () => nul.request('POST', '/v1/webhooks', { json: { name: 'n', url: 'https://example.com/h', events: ['contact.created', 'a\u0000'] } }), 'field', 'events.1'],
+      ['a key', () => nul.request('POST', '/v1/contacts', { json: { 'user\u0000name': 'a', phone_number: '1' } }), 'field', 'user\u0000name'],
+      ['a form field', () => nul.request('POST', '/v1/contacts', { form: 'username=a%00b&phone_number=1' }), 'field', 'username'],
+      ['a query parameter', () => nul.request('GET', '/v1/contacts?starting_after=a%00b'), 'query parameter', 'starting_after'],
+      ['a path parameter', () => nul.request('GET', '/v1/contacts/a%00b'), 'path parameter', 'id'],
+      ['a multipart field', () => upload('a\u0000b'), 'field', 'message_id'],
+    ];
+    for (const [name, send, where, param] of cases) {
+      test(name, async () => {
+        const before = await everything();
+        assertError(await send(), 400, new RegExp(`^The ${where} '.+' must not contain the NUL character \\(U\\+0000\\)$`), param);
+        assert.deepEqual(await everything(), before);
+      });
+    }
+    test('the same requests without the NUL succeed', async () => {
+      const contact = await nul.request('POST', '/v1/contacts', { json: { username: 'ab', phone_number: '1' } });
+      assert.equal(contact.status, 201);
+      assert.equal((await nul.request('POST', '/v1/webhooks', { json: { name: 'n', url: 'https://example.com/h', events: ['contact.created'] } })).status, 201);
+      assert.equal((await nul.request('GET', `/v1/contacts/${contact.body.id}`)).status, 200);
+      const message = await nul.request('POST', '/v1/messages', { json: { conversation_id: contact.body.conversation_id, message: 'hi' } });
+      assert.equal((await upload(message.body.id)).status, 201);
+    });
+  });
+}

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import { invalid } from '../errors.js';
 
 /**
  * Two validators per schema. JSON bodies are strict: a wrong type is the caller's bug and gets a
@@ -60,4 +61,39 @@ export function describeValidationError(error: ErrorObject, context: string): { 
     default:
       return path ? { message: `The ${where} '${path}' ${error.message}`, param: path } : { message: `Invalid ${context}: ${error.message}` };
   }
+}
+
+/** Where in `value` a string (or a key) holds U+0000, as a dotted path like the schema errors' (`contacts.0`); undefined if nowhere. */
+export function nulAt(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (key.includes('\0')) return at;
+    const found = nulAt(item, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a NUL character (U+0000) anywhere in a request's path, query or body, before the
+ * schema, with a 400 that names the field. PostgreSQL's text cannot hold one (SQLite's can): a
+ * NUL reached the database, which refused the statement, and the caller got a 500 that said to
+ * try again. Refused on both databases, so both behave alike.
+ */
+export function refuseNul(app: FastifyInstance): void {
+  const parts = [
+    ['params', 'path parameter'],
+    ['query', 'query parameter'],
+    ['body', 'field'],
+  ] as const;
+  app.addHook('preValidation', async (request) => {
+    for (const [part, where] of parts) {
+      const at = nulAt(request[part]);
+      if (at === undefined) continue;
+      if (at === '') throw invalid('The request body must not contain the NUL character (U+0000)');
+      throw invalid(`The ${where} '${at}' must not contain the NUL character (U+0000)`, at);
+    }
+  });
 }

@@ -43,10 +43,14 @@ export function attachmentRoutes(app: FastifyInstance, store: Store, files: File
         if (part.type === 'file') {
           if (part.fieldname !== 'file' || saved) throw invalid('Upload exactly one file, in the field "file"', 'file');
           const file = part as MultipartFile;
+          if (file.mimetype.includes('\0')) throw invalid("The file's content type must not contain the NUL character (U+0000)", 'file');
           const { storageKey, size } = await files.save(file.file);
           saved = { storageKey, size, filename: cleanFilename(file.filename), type: file.mimetype || 'application/octet-stream' };
         } else {
-          fields[part.fieldname] = String(part.value);
+          const value = String(part.value);
+          // What refuseNul (validation.ts) does for JSON and form bodies; multipart fields are read here.
+          if (value.includes('\0')) throw invalid(`The field '${part.fieldname}' must not contain the NUL character (U+0000)`, part.fieldname);
+          fields[part.fieldname] = value;
         }
       }
       if (!saved) throw invalid('Missing required field \'file\'', 'file');
