@@ -1,8 +1,14 @@
 // The heap bound a dedicated `protocol worker` applies, on a workload shaped like a worker's:
-// a live heap, and a stream of objects that live long enough to be promoted, then die.
+// a live heap, and a stream of objects that live long enough to be promoted, then die; and
+// which processes apply it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
+import { startProtocol } from '../test-support/process.js';
+import { HEAP_GROWING_PERCENT } from './heap.js';
 
 const HEAP = new URL('./heap.ts', import.meta.url).href;
 
@@ -38,4 +44,33 @@ test('old space grows to about twice the live heap between full collections, whe
   assert.ok(unbounded > 4, `without the bound the heap peaks at ${unbounded.toFixed(2)}× the live heap`);
   // Twice the live heap, plus the young generation and the ring itself (2.98–3.03 measured).
   assert.ok(bounded < 3.5, `with the bound the heap peaks at ${bounded.toFixed(2)}× the live heap`);
+});
+
+test('a dedicated `protocol worker` applies the bound at start; `serve`, with or without its worker, keeps V8 its own', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-heap-'));
+  // Preloaded into each real process: records every V8 flag it sets, where the test can read it.
+  const hook = path.join(dir, 'record-flags.mjs');
+  fs.writeFileSync(
+    hook,
+    `import fs from 'node:fs';
+    import v8 from 'node:v8';
+    const set = v8.setFlagsFromString;
+    v8.setFlagsFromString = (flags) => { fs.appendFileSync(process.env.FLAGS_FILE, flags + '\\n'); return set(flags); };`,
+  );
+  const flagsOf = async (args: string[], ready: RegExp) => {
+    const file = path.join(dir, `${args.join('-')}.flags`);
+    fs.writeFileSync(file, '');
+    const env = { PROTOCOL_DATABASE_URL: `sqlite:${path.join(dir, `${args.join('-')}.db`)}`, PROTOCOL_DATA_DIR: dir, NODE_OPTIONS: `--import=${hook}`, FLAGS_FILE: file };
+    const running = await startProtocol(args, env, 20_000, ready);
+    assert.equal((await fetch(`${running.url}/readyz`)).status, 200);
+    assert.equal(await running.stop(), 0);
+    return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
+  };
+  try {
+    assert.deepEqual(await flagsOf(['worker'], /worker is running at (http:\/\/\S+)/), [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`]);
+    assert.deepEqual(await flagsOf(['serve'], /running at (http:\/\/\S+)/), []);
+    assert.deepEqual(await flagsOf(['serve', '--no-worker'], /running at (http:\/\/\S+)/), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
