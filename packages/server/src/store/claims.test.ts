@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { adminQuery, POSTGRES_URL, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { deliveryNotifier, NOTIFY_TIMEOUT_MS } from './dialects/postgres.js';
 import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
-import { createStore, migrate, openDatabase, type AttemptRecord } from './index.js';
+import { createStore, migrate, openDatabase, refusedData, type AttemptRecord } from './index.js';
 import { leasePostgres } from './lease.js';
 import { BEGIN_PINNED } from './pinned.js';
 
@@ -194,6 +194,22 @@ for (const target of await testDatabases()) {
       const stats = await fx.store.database.db.selectFrom('webhook_stats').select(['succeeded', 'failed']).where('webhook_id', '=', webhook.id).execute();
       assert.deepEqual(stats.map((r) => [Number(r.succeeded), Number(r.failed)]), [[35, 0]], 'the 35 successes counted; the retries have not finished');
       await fx.store.webhooks.update(account, webhook.id, { enabled: false }); // the next tests' changes are not its
+    });
+
+    test("the database's refusals of a statement's data are told apart from failures to run it (the result writer drops only the former)", async () => {
+      const { db } = fx.store.database;
+      const failure = (run: () => Promise<unknown>) => run().then(() => assert.fail('the statement ran'), (error: unknown) => error);
+      const duplicate = await failure(() => db.insertInto('accounts').values({ id: account, name: 'again', created_at: 0 } as never).execute());
+      assert.ok(refusedData(duplicate), `a duplicate key: ${String(duplicate)}`);
+      if (target.name === 'postgres') {
+        const nul = await failure(() => sql`select cast(${'a\u0000b'} as text)`.execute(db));
+        assert.ok(refusedData(nul), `a NUL in text: ${String(nul)}`);
+      }
+      assert.ok(!refusedData(await failure(() => sql`select * from no_such_table`.execute(db))), 'a statement that cannot run');
+      const closed = createStore(await target.open(), { fileUrl: () => '', attemptsPerDelivery: 4 });
+      await closed.close(); // this handle only: the database stays, for the next tests
+      assert.ok(!refusedData(await failure(() => closed.accounts.create('closed'))), 'a closed database');
+      assert.ok(!refusedData(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
     });
 
     test('a commit that queues deliveries notifies listeners in other processes, and so does a retry; a rollback does not', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {

@@ -31,6 +31,17 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Whether the database refused a statement for the data it carried, so that it would refuse the
+ * same data again: PostgreSQL's data exceptions and integrity violations (SQLSTATE classes 22 and
+ * 23), SQLite's constraint, type, size and range errors. Not when it could not run it at all
+ * (down, busy, full, closed): that may pass.
+ */
+export function refusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^2[23][0-9A-Z]{3}$/.test(code) || /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code));
+}
+
 /** Chooses the dialect by the URL's scheme: `sqlite:<path>` or `postgres://…`. */
 export function openDatabase(url: string, options: { poolSize?: number; sqliteSync?: SqliteSync; asyncCommit?: boolean } = {}): Database {
   if (url.startsWith('sqlite:')) {

@@ -18,7 +18,7 @@ import { webhooksStore } from './webhooks.js';
 
 export type { Committed, StoredEvent } from './context.js';
 export type { AttemptRecord, ClaimedDelivery } from './claims.js';
-export { openDatabase, type Database } from './database.js';
+export { openDatabase, refusedData, type Database } from './database.js';
 export { migrate } from './migrations/index.js';
 export type { IdempotencyClaim } from './idempotency.js';
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import type { AttemptRecord, Store } from '../store/index.js';
 import { createLogger } from '../logging.js';
@@ -55,4 +56,88 @@ test('the backlog counts results until their transaction has committed', async (
   await settle();
   assert.deepEqual(batches, [2]);
   assert.equal(writer.backlog, 1, 'only the result that came after the write began is left');
+});
+
+/** A writer over a store that records results by delivery id, refusing some for what they hold and failing whole batches while `down`. */
+function refusing(t: TestContext, refused: Set<string>) {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const recorded: string[] = [];
+  const calls: number[] = [];
+  const state = { down: 0 };
+  const lines: Array<{ level: number; msg: string; delivery?: string; attempts?: number }> = [];
+  const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) });
+  const store = {
+    claims: {
+      record: async (_owner: string, batch: AttemptRecord[]) => {
+        calls.push(batch.length);
+        if (state.down > 0) {
+          state.down--;
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        }
+        // PostgreSQL's error for a NUL in text: SQLSTATE 22021, a data exception. The transaction writes nothing.
+        if (batch.some((r) => refused.has(r.delivery.id))) throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+        recorded.push(...batch.map((r) => r.delivery.id));
+        return { disabled: [] };
+      },
+    },
+  } as unknown as Store;
+  const writer = new ResultWriter({ store, owner: 'w', logger: createLogger('info', sink), disableAfterMs: 60_000, onDisabled: () => {}, onWritten: () => {} });
+  writer.start();
+  const add = (...ids: string[]) => ids.forEach((id) => writer.add({ delivery: { id, webhookId: 'hook' } } as AttemptRecord));
+  const written = async () => {
+    writer.hurry();
+    t.mock.timers.tick(0);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  return { writer, recorded, calls, state, lines, add, written, tick: (ms: number) => t.mock.timers.tick(ms) };
+}
+
+test('a result the database refuses for what it holds is dropped alone, with an error line; the rest of its batch is written', async (t) => {
+  const { writer, recorded, calls, lines, add, written } = refusing(t, new Set(['d3']));
+  add('d1', 'd2', 'd3', 'd4', 'd5');
+  await written();
+  assert.deepEqual(recorded.sort(), ['d1', 'd2', 'd4', 'd5'], 'every other result is written, once');
+  assert.deepEqual(calls, [5, 2, 3, 1, 2], 'halved down to the refused one: 5 → 2 (written) + 3 → 1 (refused) + 2 (written)');
+  assert.equal(writer.backlog, 0, 'nothing is left to retry: the worker goes on claiming');
+  const refused = lines.filter((line) => line.level === 50);
+  assert.deepEqual(refused.map((line) => line.delivery), ['d3']);
+  assert.match(refused[0]!.msg, /refused this attempt/);
+
+  add('d6'); // and the writer goes on
+  await written();
+  assert.ok(recorded.includes('d6'));
+});
+
+test('a batch that fails for want of the database is kept whole and written once it is back; one that fails midway retries only what was not written', async (t) => {
+  const { writer, recorded, calls, state, lines, add, written, tick } = refusing(t, new Set(['d2']));
+  state.down = 1;
+  add('d1', 'd3', 'd4');
+  await written();
+  assert.deepEqual(recorded, [], 'the database is down: nothing written, nothing dropped');
+  assert.equal(writer.backlog, 3);
+  assert.deepEqual(calls, [3], 'not halved: the same batch is retried');
+  tick(500);
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(recorded, ['d1', 'd3', 'd4']);
+  assert.equal(lines.filter((line) => line.level === 50 && line.attempts === 3).length, 1, 'the failed write was logged');
+
+  // Refused data, then the database goes down between the halves: the half written stays written.
+  add('d5', 'd6', 'd7', 'd2');
+  const before = calls.length;
+  const store = (writer as unknown as { options: { store: Store } }).options.store;
+  const record = store.claims.record;
+  let n = 0;
+  store.claims.record = async (...args) => {
+    if (n++ === 2) state.down = 1; // the second half finds the database gone
+    return record(...args);
+  };
+  await written();
+  assert.deepEqual(calls.slice(before), [4, 2, 2], 'the batch (refused), its first half (written), its second half (database down)');
+  assert.deepEqual(recorded, ['d1', 'd3', 'd4', 'd5', 'd6']);
+  assert.equal(writer.backlog, 2, 'only the second half is kept');
+  tick(500);
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(calls.slice(before), [4, 2, 2, 2, 1, 1], 'then that half again (refused), halved');
+  assert.deepEqual(recorded, ['d1', 'd3', 'd4', 'd5', 'd6', 'd7'], 'every result but the refused one, each once');
+  assert.equal(writer.backlog, 0);
 });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AttemptRecord, Store } from '../store/index.js';
+import { refusedData, type AttemptRecord, type Store } from '../store/index.js';
 
 /** Results per write: one transaction for up to this many attempts. */
 const BATCH = 200;
@@ -9,7 +9,8 @@ const LINGER_MS = 10;
 /**
  * Records attempt outcomes in batches: one transaction per batch instead of one per attempt,
  * written one batch at a time. A failed write is retried; a result is dropped only if the
- * process dies, and then the delivery's lease expires and it is sent again (at-least-once).
+ * process dies or the database refuses it (`write`), and then the delivery's lease expires and
+ * it is sent again (at-least-once).
  */
 export class ResultWriter {
   private buffer: AttemptRecord[] = [];
@@ -59,23 +60,48 @@ export class ResultWriter {
       while (this.buffer.length > 0) {
         const batch = this.buffer.splice(0, BATCH);
         this.inWrite = batch.length;
-        try {
-          const { disabled } = await this.options.store.claims.record(this.options.owner, batch, { disableAfterMs: this.options.disableAfterMs }).finally(() => (this.inWrite = 0));
-          if (disabled.length > 0) {
-            this.options.logger.warn({ webhooks: disabled }, 'webhooks disabled');
-            this.options.onDisabled(disabled);
-          }
-          this.options.onWritten(batch);
-        } catch (error) {
-          this.options.logger.error({ err: error, attempts: batch.length }, 'recording attempts failed; retrying');
-          this.buffer.unshift(...batch);
-          if (this.stopped) return;
-          await new Promise((resolve) => setTimeout(resolve, 500));
-        }
+        const { left, error } = await this.write(batch).finally(() => (this.inWrite = 0));
+        if (left.length === 0) continue;
+        this.options.logger.error({ err: error, attempts: left.length }, 'recording attempts failed; retrying');
+        this.buffer.unshift(...left);
+        if (this.stopped) return;
+        await new Promise((resolve) => setTimeout(resolve, 500));
       }
     });
     this.writing = next;
     return next;
+  }
+
+  /**
+   * Writes a batch, and returns what is left unwritten when the database failed (down, busy):
+   * that is kept and retried. A batch the database refuses for what it holds (`refusedData`) is
+   * written in halves, down to the one result refused, which is dropped: its delivery's lease
+   * runs out and it is sent again. Kept, it would fail its batch at every retry and the worker
+   * would record nothing more (a NUL in a receiver's answer did that on PostgreSQL).
+   */
+  private async write(batch: AttemptRecord[]): Promise<{ left: AttemptRecord[]; error?: unknown }> {
+    const parts = [batch];
+    while (parts.length > 0) {
+      const part = parts.shift()!;
+      try {
+        const { disabled } = await this.options.store.claims.record(this.options.owner, part, { disableAfterMs: this.options.disableAfterMs });
+        if (disabled.length > 0) {
+          this.options.logger.warn({ webhooks: disabled }, 'webhooks disabled');
+          this.options.onDisabled(disabled);
+        }
+        this.options.onWritten(part);
+      } catch (error) {
+        // Only what is not written yet goes back: a part already written must not be written twice.
+        if (!refusedData(error)) return { left: [part, ...parts].flat(), error };
+        if (part.length > 1) {
+          parts.unshift(part.slice(0, part.length / 2), part.slice(part.length / 2));
+          continue;
+        }
+        const [refused] = part;
+        this.options.logger.error({ err: error, delivery: refused!.delivery.id, webhook: refused!.delivery.webhookId }, 'the database refused this attempt; it is not recorded, and its delivery is sent again when its lease runs out');
+      }
+    }
+    return { left: [] };
   }
 
   async stop() {
