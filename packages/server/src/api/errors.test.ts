@@ -121,6 +121,13 @@ for (const target of await testDatabases()) {
         assert.deepEqual(await everything(), before);
       });
     }
+    test("an upload's content type", async () => {
+      const before = await everything();
+      // Written by hand: FormData would drop a type with a NUL in it.
+      const body = `--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/pl\u0000ain\r\n\r\nhello\r\n--xyz--\r\n`;
+      assertError(await nul.request('POST', '/v1/attachments', { body, contentType: 'multipart/form-data; boundary=xyz' }), 400, /^The file's content type must not contain the NUL character \(U\+0000\)$/, 'file');
+      assert.deepEqual(await everything(), before, 'nothing stored, no file left behind');
+    });
     test('the same requests without the NUL succeed', async () => {
       const contact = await nul.request('POST', '/v1/contacts', { json: { username: 'ab', phone_number: '1' } });
       assert.equal(contact.status, 201);
