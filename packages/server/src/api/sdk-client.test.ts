@@ -57,8 +57,10 @@ test('auto-pagination walks every page', async () => {
   assert.equal(new Set(seen).size, 25);
 });
 
-test('attachments from a Blob, a Buffer and a path', async () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sdk-')), 'plan.txt');
+test('attachments from a Blob, a Buffer and a path', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdk-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'plan.txt');
   fs.writeFileSync(file, 'the plan');
   const fromPath = await client.attachments.create(file, { type: 'text/plain' });
   assert.deepEqual([fromPath.filename, fromPath.file_size, fromPath.file_type], ['plan.txt', 8, 'text/plain']);

@@ -132,7 +132,9 @@ describe('errors and help', () => {
 
   test('listen explains a server that refuses loopback URLs', async () => {
     const target = await sqliteDatabase();
-    const strict = await startProtocol(['serve'], { PROTOCOL_DATABASE_URL: target.url, PROTOCOL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'strict-')), PROTOCOL_API_KEY: KEY });
+    const strictDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strict-'));
+    cleanup.push(async () => fs.rmSync(strictDir, { recursive: true, force: true }));
+    const strict = await startProtocol(['serve'], { PROTOCOL_DATABASE_URL: target.url, PROTOCOL_DATA_DIR: strictDir, PROTOCOL_API_KEY: KEY });
     try {
       const refused = await runCli(['listen'], { PROTOCOL_URL: strict.url, PROTOCOL_API_KEY: KEY });
       assert.equal(refused.code, 1);

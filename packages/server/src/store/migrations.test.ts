@@ -41,9 +41,10 @@ describe('migrations', () => {
     const name = `protocol_m_${newId().toLowerCase()}`;
     await adminQuery(`create database ${name}`);
     const url = POSTGRES_URL.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-m-'));
     const processes = await Promise.allSettled(
       [['serve'], ['serve', '--no-worker'], ['worker']].map((args) =>
-        startProtocol(args, { PROTOCOL_DATABASE_URL: url, PROTOCOL_API_KEY: API_KEY, PROTOCOL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-m-')) }, 30_000, /running at (http:\/\/\S+)/),
+        startProtocol(args, { PROTOCOL_DATABASE_URL: url, PROTOCOL_API_KEY: API_KEY, PROTOCOL_DATA_DIR: fs.mkdtempSync(path.join(dataDir, 'process-')) }, 30_000, /running at (http:\/\/\S+)/),
       ),
     );
     try {
@@ -66,6 +67,7 @@ describe('migrations', () => {
     } finally {
       await Promise.all(processes.map((p) => (p.status === 'fulfilled' ? p.value.stop() : undefined)));
       await adminQuery(`drop database if exists ${name} with (force)`);
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
