@@ -76,6 +76,9 @@ export function nulAt(value: unknown, path = ''): string | undefined {
   return undefined;
 }
 
+/** The 400 for a NUL in `what` (a sentence's subject: "The field 'x'"); multipart fields, read by their route, get it too. */
+export const nulRefused = (what: string, param?: string) => invalid(`${what} must not contain the NUL character (U+0000)`, param);
+
 /**
  * Refuses a NUL character (U+0000) anywhere in a request's path, query or body, before the
  * schema, with a 400 that names the field. PostgreSQL's text cannot hold one (SQLite's can): a
@@ -92,8 +95,7 @@ export function refuseNul(app: FastifyInstance): void {
     for (const [part, where] of parts) {
       const at = nulAt(request[part]);
       if (at === undefined) continue;
-      if (at === '') throw invalid('The request body must not contain the NUL character (U+0000)');
-      throw invalid(`The ${where} '${at}' must not contain the NUL character (U+0000)`, at);
+      throw at === '' ? nulRefused('The request body') : nulRefused(`The ${where} '${at}'`, at);
     }
   });
 }

@@ -94,7 +94,8 @@ export class ResultWriter {
         // Only what is not written yet goes back: a part already written must not be written twice.
         if (!refusedData(error)) return { left: [part, ...parts].flat(), error };
         if (part.length > 1) {
-          parts.unshift(part.slice(0, part.length / 2), part.slice(part.length / 2));
+          const half = Math.floor(part.length / 2);
+          parts.unshift(part.slice(0, half), part.slice(half));
           continue;
         }
         const [refused] = part;

@@ -6,6 +6,7 @@ import { cleanFilename, type FileStore } from '../../files/file-store.js';
 import type { Store } from '../../store/index.js';
 import { Id, ListQuery, strictObject } from '../schemas.js';
 import { Attachment } from '../responses.js';
+import { nulRefused } from '../validation.js';
 import { registerResource } from './resource.js';
 
 const ALLOWED_FIELDS = new Set(['file', 'message_id']);
@@ -43,13 +44,13 @@ export function attachmentRoutes(app: FastifyInstance, store: Store, files: File
         if (part.type === 'file') {
           if (part.fieldname !== 'file' || saved) throw invalid('Upload exactly one file, in the field "file"', 'file');
           const file = part as MultipartFile;
-          if (file.mimetype.includes('\0')) throw invalid("The file's content type must not contain the NUL character (U+0000)", 'file');
+          if (file.mimetype.includes('\0')) throw nulRefused("The file's content type", 'file');
           const { storageKey, size } = await files.save(file.file);
           saved = { storageKey, size, filename: cleanFilename(file.filename), type: file.mimetype || 'application/octet-stream' };
         } else {
           const value = String(part.value);
           // What refuseNul (validation.ts) does for JSON and form bodies; multipart fields are read here.
-          if (value.includes('\0')) throw invalid(`The field '${part.fieldname}' must not contain the NUL character (U+0000)`, part.fieldname);
+          if (value.includes('\0')) throw nulRefused(`The field '${part.fieldname}'`, part.fieldname);
           fields[part.fieldname] = value;
         }
       }

@@ -89,6 +89,9 @@ function preparing(pool: pg.Pool): pg.Pool {
   });
 }
 
+/** The longest a notification waits for a connection, or for its answer. */
+export const NOTIFY_TIMEOUT_MS = 5_000;
+
 /**
  * Wakes workers in other processes after a commit that queued deliveries: one NOTIFY, from a
  * connection of its own, after the commit.
@@ -104,9 +107,6 @@ function preparing(pool: pg.Pool): pg.Pool {
  * committed; so every commit is followed by a notification, at one round trip's delay. A lost
  * notification costs a worker's poll interval at most: polling stays the source of truth.
  */
-/** The longest a notification waits for a connection, or for its answer. */
-export const NOTIFY_TIMEOUT_MS = 5_000;
-
 export function deliveryNotifier(url: string): { notify(): void; close(): Promise<void> } {
   let client: pg.Client | undefined;
   let sending: Promise<void> | undefined;
