@@ -58,18 +58,19 @@ test('the backlog counts results until their transaction has committed', async (
   assert.equal(writer.backlog, 1, 'only the result that came after the write began is left');
 });
 
-/** A writer over a store that records results by delivery id, refusing some for what they hold and failing whole batches while `down`. */
+/** A writer over a store that records results by delivery id, refusing some for what they hold, and failing whole batches while `down` (or at call number `downAtCall`). */
 function refusing(t: TestContext, refused: Set<string>) {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const recorded: string[] = [];
   const calls: number[] = [];
-  const state = { down: 0 };
+  const state = { down: 0, downAtCall: -1 };
   const lines: Array<{ level: number; msg: string; delivery?: string; attempts?: number }> = [];
   const sink = new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) });
   const store = {
     claims: {
       record: async (_owner: string, batch: AttemptRecord[]) => {
         calls.push(batch.length);
+        if (calls.length === state.downAtCall) state.down = 1;
         if (state.down > 0) {
           state.down--;
           throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
@@ -124,13 +125,7 @@ test('a batch that fails for want of the database is kept whole and written once
   // Refused data, then the database goes down between the halves: the half written stays written.
   add('d5', 'd6', 'd7', 'd2');
   const before = calls.length;
-  const store = (writer as unknown as { options: { store: Store } }).options.store;
-  const record = store.claims.record;
-  let n = 0;
-  store.claims.record = async (...args) => {
-    if (n++ === 2) state.down = 1; // the second half finds the database gone
-    return record(...args);
-  };
+  state.downAtCall = before + 3; // the second half finds the database gone
   await written();
   assert.deepEqual(calls.slice(before), [4, 2, 2], 'the batch (refused), its first half (written), its second half (database down)');
   assert.deepEqual(recorded, ['d1', 'd3', 'd4', 'd5', 'd6']);
