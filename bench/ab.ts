@@ -5,7 +5,8 @@
 //
 //   --a=<checkout> --b=<checkout>   a built checkout's `protocol` (default: this one)
 //   --a-env=K=V,K=V --b-env=…       added to that side's environment (settings, NODE_OPTIONS)
-//   --b-system=bare                 the bare SQLite loop instead of Protocol (either side)
+//   --b-system=bare                 the bare loop instead of Protocol (either side): SQLite's, or
+//                                   with --database=postgres PostgreSQL's (1 producer, 2 workers)
 //   --database=postgres             Protocol on PostgreSQL (1 API + 2 workers), with the CPU of
 //                                   the server processes serving each side's connections (by
 //                                   application_name; a connection closed mid-window is lost)
@@ -16,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cpuTicks, fmt, sleep, spread, TICKS } from './measure.js';
-import { startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
+import { startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
 
 const OPTIONS = ['a', 'b', 'a-env', 'b-env', 'a-system', 'b-system', 'database', 'rate', 'seconds', 'rounds'];
 /** Bad options stop the run before anything starts, with what was wrong. */
@@ -81,7 +82,7 @@ const spent = (before: Snapshot, after: Snapshot) => ({
 const receivers = await Promise.all(sides.map(() => startReceiver()));
 const ratios: number[] = [];
 console.log(`# A/B: ${RATE} changes/s × ${WEBHOOKS} webhooks per side for ${SECONDS} s, ${ROUNDS} round(s), ${database}`);
-for (const s of sides) console.log(`${s.name}: ${s.system === 'bare' ? 'bare SQLite loop' : `protocol from ${s.root ?? 'this checkout'}`}${Object.keys(s.env).length ? ` with ${JSON.stringify(s.env)}` : ''}`);
+for (const s of sides) console.log(`${s.name}: ${s.system === 'bare' ? `bare ${database === 'postgres' ? 'PostgreSQL' : 'SQLite'} loop` : `protocol from ${s.root ?? 'this checkout'}`}${Object.keys(s.env).length ? ` with ${JSON.stringify(s.env)}` : ''}`);
 const parts = database === 'postgres' ? 'main threads; database server' : 'main thread';
 console.log(`\n| round | A: CPU per delivery (${parts}) | B: CPU per delivery (${parts}) | B / A |\n|---|---|---|---|`);
 try {
@@ -96,7 +97,7 @@ try {
         receiver.send({ type: 'reset' });
         systems[i] =
           s.system === 'bare'
-            ? await startSqliteLoop({ receiverUrl: receiver.url, webhooks: WEBHOOKS })
+            ? await (database === 'postgres' ? startPostgresLoop : startSqliteLoop)({ receiverUrl: receiver.url, webhooks: WEBHOOKS })
             : await startProtocol({ receiverUrl: receiver.url, webhooks: WEBHOOKS, database, workers: 2, root: s.root, env: s.env });
         receiver.send({ type: 'secrets', secrets: systems[i]!.secrets });
       }

@@ -16,7 +16,7 @@ test('npm run bench -- --quick measures every system and writes its report', () 
   const result = runBench('bench/run.ts', ['--quick'], 240_000);
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
   const report = fs.readFileSync(new URL('./results/smoke.md', import.meta.url), 'utf8');
-  for (const system of ['L0', 'Bare SQLite loop (no API)', 'Protocol (SQLite)', 'Protocol (PostgreSQL, 1 API + 2 workers)', 'BullMQ']) {
+  for (const system of ['L0', 'Bare SQLite loop (no API)', 'Protocol (SQLite)', 'Bare PostgreSQL loop (no API, 2 workers)', 'Protocol (PostgreSQL, 1 API + 2 workers)', 'BullMQ']) {
     const row = report.split('\n').find((line) => line.startsWith(`| ${system} | `));
     assert.ok(row, `${system} has a throughput row`);
     assert.match(row!, /^\| [^|]+ \| [\d,]+ \[/, `${system} delivered at a measurable rate`);
@@ -61,8 +61,9 @@ test('npm run bench:ab hands each side its own environment, and stops at once wh
 });
 
 test('npm run bench:ab on PostgreSQL counts the database server processes that serve each side', () => {
-  const result = runBench('bench/ab.ts', ['--database=postgres', '--rate=20', '--seconds=1', '--rounds=1']);
+  const result = runBench('bench/ab.ts', ['--database=postgres', '--rate=20', '--seconds=1', '--rounds=1', '--b-system=bare']);
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /^B: bare PostgreSQL loop$/m);
   const row = /^\| 1 \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| [\d.]+ \|$/m.exec(result.stdout);
   assert.ok(row, result.stdout);
   const [, aTotal, aServer, aDelivered, bTotal, bServer, bDelivered] = row.map((cell) => Number(cell?.replace(/,/g, '')));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuMeter, fmt, latencySummary, machineMeter, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
-import { KEY, startBullmq, startL0, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
+import { KEY, startBullmq, startL0, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -20,11 +20,12 @@ const BACKLOG = arg('backlog', quick ? 2000 : 1_000_000);
 const FANOUT = arg('fanout', quick ? 50 : 10_000);
 const only = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
 
-type SystemName = 'L0' | 'Bare SQLite loop (no API)' | 'Protocol (SQLite)' | 'Protocol (PostgreSQL, 1 API + 2 workers)' | 'BullMQ';
+type SystemName = 'L0' | 'Bare SQLite loop (no API)' | 'Protocol (SQLite)' | 'Bare PostgreSQL loop (no API, 2 workers)' | 'Protocol (PostgreSQL, 1 API + 2 workers)' | 'BullMQ';
 const SYSTEMS: Array<[SystemName, (o: SystemOptions) => Promise<Running>]> = [
   ['L0', startL0],
   ['Bare SQLite loop (no API)', startSqliteLoop],
   ['Protocol (SQLite)', (o) => startProtocol({ ...o, database: 'sqlite' })],
+  ['Bare PostgreSQL loop (no API, 2 workers)', startPostgresLoop],
   ['Protocol (PostgreSQL, 1 API + 2 workers)', (o) => startProtocol({ ...o, database: 'postgres', workers: 2 })],
   ['BullMQ', startBullmq],
 ];

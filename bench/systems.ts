@@ -287,6 +287,62 @@ export async function startSqliteLoop({ receiverUrl, webhooks }: SystemOptions):
   };
 }
 
+/**
+ * The bare-bones PostgreSQL claim-and-send loop (postgres-loop.ts) in a fresh schema: one producer
+ * process (a change is one IPC message and one INSERT; it creates the table) and two workers, like Protocol's 1 API + 2
+ * workers. Named after the schema, so bench:ab can find the database server's processes.
+ */
+export async function startPostgresLoop({ receiverUrl, webhooks }: SystemOptions): Promise<Running> {
+  const schema = `bench_bare_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`); // the producer creates its table
+  await admin.end();
+  const databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}&application_name=${schema}`;
+  const secrets = hookSecrets(webhooks);
+  const env = { RECEIVER: receiverUrl, WEBHOOKS: String(webhooks), DATABASE_URL: databaseUrl };
+  const helpers: ChildProcess[] = [];
+  const stop = async () => {
+    await Promise.all(helpers.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.send({ stop: true })))));
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`drop schema if exists ${schema} cascade`);
+    await admin.end();
+  };
+  try {
+    helpers.push(await startHelper('./postgres-loop.ts', { ...env, ROLE: 'producer' }, secrets));
+    for (let i = 0; i < 2; i++) helpers.push(await startHelper('./postgres-loop.ts', { ...env, ROLE: 'worker' }, secrets));
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  const [producer] = helpers;
+  const waiting = new Map<string, (at: number) => void>();
+  producer!.on('message', (message: { acked?: string; at?: number }) => message.acked && waiting.get(message.acked)?.(message.at!));
+  return {
+    pids: { producer: helpers[0]!.pid!, worker1: helpers[1]!.pid!, worker2: helpers[2]!.pid! },
+    secrets,
+    databasePids: async () => {
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [schema]);
+      await admin.end();
+      return rows.map((row) => row.pid);
+    },
+    async produce(changes, options = {}) {
+      const acks = new Map<string, number>();
+      await pace(changes, { ...options, concurrency: options.concurrency ?? 16 }, async (change) => {
+        const id = `pl${change}`;
+        const at = await new Promise<number>((resolve) => (waiting.set(id, resolve), producer!.send({ change: id })));
+        waiting.delete(id);
+        acks.set(id, at);
+      });
+      return acks;
+    },
+    stop,
+  };
+}
+
 /** The hand-built baseline: BullMQ on Redis, one job per delivery, a worker process signing and POSTing with undici at concurrency 100. */
 export async function startBullmq({ receiverUrl, webhooks }: SystemOptions): Promise<Running> {
   const { Queue } = await import('bullmq');
