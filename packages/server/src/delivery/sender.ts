@@ -27,6 +27,8 @@ const TIMED_OUT = new Cut('attempt timed out');
 const ABORTED = new Cut('sender stopping');
 /** The answer was longer than READ_LIMIT_BYTES: what was read stands, the rest is not read. */
 const READ_ENOUGH = new Cut('read limit reached');
+/** How often deadlines are checked: an attempt is cut at most this long after its deadline. */
+const SWEEP_MS = 25;
 
 /** Where a failed request broke, from the error undici or Node gave us. */
 export function errorStage(error: unknown): AttemptErrorStage {
@@ -63,7 +65,7 @@ export function createSender(options: SenderOptions): Sender {
   const sweeper = setInterval(() => {
     const now = Date.now();
     for (const [attempt, deadline] of inFlight) if (deadline <= now) attempt.cut(TIMED_OUT);
-  }, 25);
+  }, SWEEP_MS);
   sweeper.unref();
 
   /** Parsed destinations, by URL: parsing one per attempt showed in the worker's profile. */
@@ -110,9 +112,14 @@ export function createSender(options: SenderOptions): Sender {
       this.controller?.abort(reason);
     }
 
+    /** The request is about to be written on a connection (it may have waited for one). */
     onRequestStart(controller: Dispatcher.DispatchController) {
       this.controller = controller;
       if (this.settled) controller.abort(ABORTED);
+      // Less time left than the sweeper's interval: it would be cut only after its deadline, and
+      // an answer arriving meanwhile would stand. An attempt that waited this long for a
+      // connection is not sent at all.
+      else if (this.startedAt + options.timeoutMs - Date.now() < SWEEP_MS) this.cut(TIMED_OUT);
     }
 
     onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>) {
