@@ -103,6 +103,46 @@ const updateWebhooks = compiledBatch(
           or (v.succeeded = 0 and webhooks.failing_since is null))`,
 );
 
+/** A batch's results per webhook: its latest attempt, its failure streak, how many deliveries finished. */
+interface WebhookOutcome {
+  accountId: string;
+  seq: number;
+  /** Any success in the batch (it ends a failure streak). */
+  succeeded: boolean;
+  /** The first failure's start (ms), which starts a streak if none is running. */
+  firstFailure: number;
+  lastAttempt: number;
+  disableReason?: string;
+  /** For its health; a retry to come has not finished. */
+  finished: Finished;
+}
+
+/** Per webhook, sorted by id: two workers writing the same webhooks' rows (PostgreSQL) lock them in the same order, never each other's first. */
+function perWebhook(records: AttemptRecord[]): Array<[string, WebhookOutcome]> {
+  const webhooks = new Map<string, WebhookOutcome>();
+  for (const r of records) {
+    const entry = webhooks.get(r.delivery.webhookId) ?? {
+      accountId: r.delivery.accountId,
+      seq: r.delivery.webhookSeq,
+      succeeded: false,
+      firstFailure: Infinity,
+      lastAttempt: 0,
+      finished: { accountId: r.delivery.accountId, webhookId: r.delivery.webhookId, succeeded: 0, failed: 0 },
+    };
+    entry.lastAttempt = Math.max(entry.lastAttempt, r.startedAt);
+    if (r.outcome.status === 'succeeded') {
+      entry.succeeded = true;
+      entry.finished.succeeded++;
+    } else {
+      entry.firstFailure = Math.min(entry.firstFailure, r.startedAt);
+      if (r.outcome.status === 'failed') entry.finished.failed++;
+      if (r.outcome.disableReason) entry.disableReason = r.outcome.disableReason;
+    }
+    webhooks.set(r.delivery.webhookId, entry);
+  }
+  return [...webhooks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /**
  * Text as both databases can hold it: PostgreSQL's text has no NUL character, and a receiver's
  * answer may carry NUL bytes. Written as they came, one such answer failed its whole batch's
@@ -158,59 +198,37 @@ export function claimsStore(ctx: StoreContext) {
       if (records.length === 0) return { disabled: [] };
       const now = ctx.now();
       const disabled: string[] = [];
+      const entries = perWebhook(records);
       await workerTransaction(ctx.database, async (tx) => {
-        await insertAttempts(
-          tx,
-          records.map((r) => [
-            newId(),
-            r.delivery.accountId,
-            r.delivery.id,
-            r.delivery.webhookId,
-            r.delivery.attempt,
-            r.startedAt,
-            Math.round(r.durationMs),
-            r.statusCode,
-            r.requestHeadersJson,
-            r.responseHeadersJson,
-            storable(r.responseBody),
-            storable(r.error),
-            r.errorStage,
-          ]),
-        );
-        await updateDeliveries(
-          tx,
-          records.map((r) => [r.delivery.accountId, r.delivery.seq, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]),
-          [now, owner],
-        );
-
-        // Per webhook: its latest attempt; a success ends a failure streak; a failure starts one;
-        // and how many deliveries finished, for its health.
-        const webhooks = new Map<string, { accountId: string; seq: number; succeeded: boolean; firstFailure: number; lastAttempt: number; disableReason?: string; finished: Finished }>();
-        for (const r of records) {
-          const entry = webhooks.get(r.delivery.webhookId) ?? {
-            accountId: r.delivery.accountId,
-            seq: r.delivery.webhookSeq,
-            succeeded: false,
-            firstFailure: Infinity,
-            lastAttempt: 0,
-            finished: { accountId: r.delivery.accountId, webhookId: r.delivery.webhookId, succeeded: 0, failed: 0 },
-          };
-          entry.lastAttempt = Math.max(entry.lastAttempt, r.startedAt);
-          if (r.outcome.status === 'succeeded') {
-            entry.succeeded = true;
-            entry.finished.succeeded++;
-          } else {
-            entry.firstFailure = Math.min(entry.firstFailure, r.startedAt);
-            if (r.outcome.status === 'failed') entry.finished.failed++; // a retry to come has not finished
-          }
-          if (r.outcome.status !== 'succeeded' && r.outcome.disableReason) entry.disableReason = r.outcome.disableReason;
-          webhooks.set(r.delivery.webhookId, entry);
-        }
-        // In one order, so two workers writing the same webhooks' rows (PostgreSQL) lock them in the same order, never each other's first.
-        const entries = [...webhooks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        await updateWebhooks(tx, entries.map(([, e]) => [e.accountId, e.seq, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure]));
-        // (A result written after its lease was lost, its delivery sent again, counts too: rare, and this is a health figure.)
-        await countFinished(tx, entries.map(([, e]) => e.finished), now);
+        // Four statements that need nothing from each other's results, sent together (one round trip on PostgreSQL).
+        await Promise.all([
+          insertAttempts(
+            tx,
+            records.map((r) => [
+              newId(),
+              r.delivery.accountId,
+              r.delivery.id,
+              r.delivery.webhookId,
+              r.delivery.attempt,
+              r.startedAt,
+              Math.round(r.durationMs),
+              r.statusCode,
+              r.requestHeadersJson,
+              r.responseHeadersJson,
+              storable(r.responseBody),
+              storable(r.error),
+              r.errorStage,
+            ]),
+          ),
+          updateDeliveries(
+            tx,
+            records.map((r) => [r.delivery.accountId, r.delivery.seq, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]),
+            [now, owner],
+          ),
+          updateWebhooks(tx, entries.map(([, e]) => [e.accountId, e.seq, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure])),
+          // (A result written after its lease was lost, its delivery sent again, counts too: rare, and this is a health figure.)
+          countFinished(tx, entries.map(([, e]) => e.finished), now),
+        ]);
 
         for (const [webhookId, entry] of entries) {
           if (entry.succeeded) continue;

@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type CompiledQuery, type Compilable, type DatabaseConnection, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type Compilable, type DatabaseConnection, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
 import type { Tables } from './schema.js';
 
 /** Where a value of each run goes in a query built once. */
@@ -31,7 +31,7 @@ export function compiled<R>(build: (db: Handle) => Compilable<R>) {
   };
   return Object.assign((db: Handle, values: Values): Promise<QueryResult<R>> => {
     const compiledQuery = query(db, values);
-    const connection = db.isTransaction ? direct.get(db.getExecutor().adapter)?.() : undefined;
+    const connection = bound.get(db) ?? (db.isTransaction ? direct.get(db.getExecutor().adapter)?.() : undefined);
     return connection ? (connection.executeQuery(compiledQuery) as Promise<QueryResult<R>>) : db.executeQuery<R>(compiledQuery);
   }, { query });
 }
@@ -47,6 +47,26 @@ const direct = new WeakMap<object, () => DatabaseConnection | undefined>();
  */
 export function runInTransactionDirectly(db: Handle, connection: () => DatabaseConnection | undefined): void {
   direct.set(db.getExecutor().adapter, connection);
+}
+
+/** Handles bound to one connection (a transaction's), with that connection. */
+const bound = new WeakMap<Handle, DatabaseConnection>();
+
+/**
+ * Lets this module's queries on `handle` (a transaction, or a handle on one reserved connection)
+ * run on its connection directly. Kysely runs one query at a time on such a handle, each after the
+ * last one's answer; run directly, statements that do not wait on each other's results go out
+ * together, and PostgreSQL's driver (in pipeline mode) sends them without waiting: one round trip
+ * where there were several.
+ */
+export async function bindConnection(handle: Handle): Promise<void> {
+  if (!bound.has(handle)) bound.set(handle, await handle.getExecutor().provideConnection(async (connection) => connection));
+}
+
+/** A statement without parameters (BEGIN, COMMIT), on `handle`'s bound connection: it goes out with whatever is sent beside it. */
+export function runRaw(handle: Handle, text: string): Promise<QueryResult<unknown>> {
+  const connection = bound.get(handle);
+  return connection ? connection.executeQuery(CompiledQuery.raw(text)) : handle.executeQuery(CompiledQuery.raw(text));
 }
 
 /**

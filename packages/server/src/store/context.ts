@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { EventType, WebhookEvent } from '@protocol/sdk';
 import type { Database } from './database.js';
-import { compiled, slot } from './compiled.js';
+import { bindConnection, compiled, slot } from './compiled.js';
 import { fanOut } from './fanout.js';
 import type { GroupCommit } from './group-commit.js';
 import type { Tables } from './schema.js';
@@ -56,6 +56,7 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
     // Reset here: a group-commit savepoint that rolled back must not leave its events behind.
     committed.events = [];
     committed.deliveries = 0;
+    await bindConnection(tx);
     const now = ctx.now();
     const value = await work({
       tx,
@@ -65,9 +66,9 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
         const id = newId();
         // The delivery body is serialized once, here, and sent byte-identical on every attempt.
         const body = JSON.stringify({ id, type, payload });
-        const { rows } = await insertEvent(tx, { id, account_id: account, type, body, created_at: now });
+        const stored = insertEvent(tx, { id, account_id: account, type, body, created_at: now });
         committed.events.push({ id, accountId: account, type });
-        committed.deliveries += await fanOut(tx, { account, eventId: id, eventSeq: rows[0]!.seq, type, now, finalAttempt: ctx.attemptsPerDelivery });
+        committed.deliveries += await fanOut(tx, { account, eventId: id, eventSeq: stored.then(({ rows }) => rows[0]!.seq), type, now, finalAttempt: ctx.attemptsPerDelivery });
       },
     });
     return value;

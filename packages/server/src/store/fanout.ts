@@ -47,13 +47,14 @@ const insertDeliveries = compiledPerCount(64, (db, n) =>
  */
 export async function fanOut(
   tx: Transaction<Tables>,
-  event: { account: string; eventId: string; eventSeq: number; type: string; now: number; finalAttempt: number },
+  /** `eventSeq` is still on its way (the event's INSERT): the subscribed webhooks are looked up beside it. */
+  event: { account: string; eventId: string; eventSeq: Promise<number>; type: string; now: number; finalAttempt: number },
 ): Promise<number> {
-  const { rows: webhooks } = await subscribed(tx, { account: event.account, type: event.type });
+  const [{ rows: webhooks }, eventSeq] = await Promise.all([subscribed(tx, { account: event.account, type: event.type }), event.eventSeq]);
   const shared = {
     account_id: event.account,
     event_id: event.eventId,
-    event_seq: event.eventSeq,
+    event_seq: eventSeq,
     event_type: event.type,
     final_attempt: event.finalAttempt,
     due_at: event.now * 1000,

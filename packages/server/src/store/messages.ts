@@ -152,18 +152,18 @@ export function messagesStore(ctx: StoreContext) {
           created_at: now,
           updated_at: now,
         };
-        const inserted = await insertMessage(tx, row);
+        // Asked for together (one round trip on PostgreSQL): none needs another's result, and a
+        // missing conversation or sender rolls all of them back. The conversation's error comes first.
+        const [inserted, found] = await Promise.all([
+          insertMessage(tx, row),
+          contactId ? tx.selectFrom('contacts').selectAll().where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst() : undefined,
+          touch(ctx, tx, 'conversations', account, input.conversation_id, now),
+          contactId ? touch(ctx, tx, 'contacts', account, contactId, now) : undefined,
+        ]);
         if (Number(inserted.numAffectedRows) === 0) throw notFound('conversation', input.conversation_id, 'conversation_id');
-        // Checked after the insert, which the transaction undoes if it fails; the conversation's error comes first.
-        let sender: Row<'contacts'> | undefined;
-        if (contactId) {
-          sender = await tx.selectFrom('contacts').selectAll().where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst();
-          if (!sender) throw notFound('contact', contactId, 'contact_id');
-          await touch(ctx, tx, 'contacts', account, contactId, now);
-          sender = { ...sender, last_active_at: now };
-        }
+        if (contactId && !found) throw notFound('contact', contactId, 'contact_id');
+        const sender: Row<'contacts'> | undefined = found && { ...found, last_active_at: now };
         await attach(scope, row.id, input.attachments ?? []);
-        await touch(ctx, tx, 'conversations', account, input.conversation_id, now);
         // A message without attachments needs no second look at the database.
         const message = input.attachments?.length ? await hydrateOne(tx, account, { ...row, seq: 0 }) : toMessage({ ...row, seq: 0 }, sender ? toSummary(sender) : null, []);
         await scope.emit('message.created', message);

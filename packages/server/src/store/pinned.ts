@@ -1,6 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Tables } from './schema.js';
 import type { Database } from './database.js';
+import { bindConnection, runRaw } from './compiled.js';
 
 /**
  * The worker's transactions on PostgreSQL (claim, record) open with planner settings of their
@@ -21,13 +22,15 @@ export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off; set local
 
 export async function pinnedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
   return db.connection().execute(async (connection) => {
-    await sql.raw(BEGIN_PINNED).execute(connection);
+    await bindConnection(connection);
+    // Not waited for by itself: the driver pipelines it with the work's first statements.
+    const begun = runRaw(connection, BEGIN_PINNED);
     try {
-      const result = await work(connection);
-      await sql.raw('commit').execute(connection);
+      const [, result] = await Promise.all([begun, work(connection)]);
+      await runRaw(connection, 'commit');
       return result;
     } catch (error) {
-      await sql.raw('rollback').execute(connection).catch(() => undefined);
+      await runRaw(connection, 'rollback').catch(() => undefined);
       throw error;
     }
   });

@@ -1,0 +1,129 @@
+// PostgreSQL's round trips per store operation, counted on the wire: statements that do not wait
+// on each other's results go out together (pg's pipeline mode), so a claim, a batch of results and
+// a change each wait on the server fewer times than they have statements.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { postgresDatabase, type TestDatabase } from '../test-support/databases.js';
+import { attemptRecord } from '../test-support/store.js';
+import { createStore, openDatabase, type Store } from './index.js';
+
+/**
+ * A loopback proxy in front of PostgreSQL that counts round trips: each time a client sends
+ * after the server last spoke (or first), on each connection. Chunking does not matter: what
+ * one side sends before the other answers counts once.
+ */
+async function countingProxy(upstream: URL) {
+  let turns = 0;
+  const sockets = new Set<net.Socket>();
+  const proxy = net.createServer((client) => {
+    const server = net.connect(Number(upstream.port), upstream.hostname);
+    let serverSpoke = true;
+    client.on('data', (chunk) => {
+      if (serverSpoke) turns++;
+      serverSpoke = false;
+      server.write(chunk);
+    });
+    server.on('data', (chunk) => {
+      serverSpoke = true;
+      client.write(chunk);
+    });
+    for (const [socket, other] of [[client, server], [server, client]] as const) {
+      sockets.add(socket);
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => (sockets.delete(socket), other.destroy()));
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const url = new URL(upstream.href);
+  url.port = String((proxy.address() as net.AddressInfo).port);
+  return {
+    url: url.href,
+    /** Round trips since the last call. */
+    take: () => {
+      const n = turns;
+      turns = 0;
+      return n;
+    },
+    close: async () => {
+      sockets.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}
+
+describe('round trips on PostgreSQL', async () => {
+  const target = await postgresDatabase();
+  let migrated: TestDatabase;
+  let proxy: Awaited<ReturnType<typeof countingProxy>>;
+  let store: Store;
+  let account: string;
+  let webhook: string;
+  let conversation: string;
+  /** A message in the conversation: one event, one delivery per webhook. */
+  const send = () => store.messages.send(account, { conversation_id: conversation, message: 'hi' });
+  before(async () => {
+    if (!target) return;
+    migrated = target;
+    await (await target.open()).close();
+    proxy = await countingProxy(new URL(target.url));
+    store = createStore(openDatabase(proxy.url), { fileUrl: () => '', attemptsPerDelivery: 4, onCommit: () => {} });
+    account = (await store.accounts.create('Pipelines')).account.id;
+    for (const name of ['a', 'b']) webhook = (await store.webhooks.create(account, { name, url: `https://example.com/${name}`, events: ['message.created'] })).id;
+    conversation = (await store.contacts.create(account, { username: 'pip', phone_number: '1' })).conversation_id!;
+    await send(); // the first: its statements prepared on the connection, and the notifier's own connection made
+  });
+  after(async () => {
+    if (!target) return;
+    await store.close();
+    await proxy.close();
+    await migrated.drop();
+  });
+  const settled = () => new Promise((resolve) => setTimeout(resolve, 100));
+  /** Round trips of `work` and of what it sets off (a commit's NOTIFY, on its own connection), after what came before has settled. */
+  const roundTrips = async <T>(work: () => Promise<T>): Promise<{ value: T; trips: number }> => {
+    await settled();
+    proxy.take();
+    const value = await work();
+    await settled();
+    return { value, trips: proxy.take() };
+  };
+
+  test('a message: its statements in three waits between BEGIN and COMMIT; a claim in two; a batch of results in two', { skip: !target }, async () => {
+    await store.claims.claim('w', { limit: 10, leaseMs: 60_000 }); // the first message's deliveries, out of the way
+    // BEGIN; the message's INSERT beside the conversation's touch; the event's INSERT beside the
+    // lookup of subscribed webhooks; the deliveries' INSERT; COMMIT; then the NOTIFY. One at a time: eight.
+    const change = await roundTrips(send);
+    assert.equal(change.trips, 6);
+
+    // BEGIN with its planner settings beside the claim; COMMIT. One at a time: three.
+    const claim = await roundTrips(() => store.claims.claim('w', { limit: 10, leaseMs: 60_000 }));
+    assert.equal(claim.value.length, 2, 'both webhooks owed a delivery');
+    assert.equal(claim.trips, 2);
+
+    // BEGIN beside the attempts, the deliveries, the webhooks and their counters; COMMIT. One at a time: six.
+    const batch = claim.value.map((delivery) => attemptRecord(delivery, { status: 'succeeded' }));
+    const record = await roundTrips(() => store.claims.record('w', batch, { disableAfterMs: 60_000 }));
+    assert.deepEqual(record.value, { disabled: [] });
+    assert.equal(record.trips, 2);
+    assert.deepEqual(
+      (await store.deliveries.list(account, webhook, { limit: 1 })).data.map((d) => d.status),
+      ['succeeded'],
+      'the pipelined batch was written',
+    );
+  });
+
+  test('a statement that fails among pipelined ones rolls back the whole transaction, with its own error', { skip: !target }, async () => {
+    await send();
+    const [delivery] = await store.claims.claim('w', { limit: 1, leaseMs: 60_000 });
+    // A status code PostgreSQL cannot take as an integer fails the first of the four statements
+    // sent together; the three behind it run in an aborted transaction and must leave nothing.
+    const refused = { ...attemptRecord(delivery!, { status: 'succeeded' }), statusCode: 200.5 };
+    await assert.rejects(store.claims.record('w', [refused], { disableAfterMs: 60_000 }), /invalid input syntax for type integer/);
+    const rows = (await store.deliveries.list(account, delivery!.webhookId, { limit: 10 })).data;
+    assert.equal(rows.find((d) => d.id === delivery!.id)!.status, 'pending', "the delivery's update, sent behind the failed insert, was rolled back");
+    const again = await store.claims.record('w', [attemptRecord(delivery!, { status: 'succeeded' })], { disableAfterMs: 60_000 });
+    assert.deepEqual(again, { disabled: [] }, 'the connection is usable after the failure');
+    assert.equal((await store.deliveries.list(account, delivery!.webhookId, { limit: 10 })).data.find((d) => d.id === delivery!.id)!.status, 'succeeded');
+  });
+});
