@@ -15,14 +15,29 @@ import { createStore, openDatabase, type Store } from './index.js';
  */
 async function countingProxy(upstream: URL) {
   let turns = 0;
+  let statements = 0;
   const sockets = new Set<net.Socket>();
   const proxy = net.createServer((client) => {
     const server = net.connect(Number(upstream.port), upstream.hostname);
     let serverSpoke = true;
+    // The client's messages: a type byte and a length, except the first (startup) one, which has no type.
+    let pending = Buffer.alloc(0);
+    let started = false;
     client.on('data', (chunk) => {
       if (serverSpoke) turns++;
       serverSpoke = false;
       server.write(chunk);
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        const header = started ? 5 : 4;
+        if (pending.length < header) break;
+        const length = pending.readUInt32BE(started ? 1 : 0) + (started ? 1 : 0);
+        if (pending.length < length) break;
+        // A statement run: Bind (extended protocol) or Query (simple: BEGIN, COMMIT, NOTIFY).
+        if (started && (pending[0] === 0x42 || pending[0] === 0x51)) statements++;
+        started = true;
+        pending = pending.subarray(length);
+      }
     });
     server.on('data', (chunk) => {
       serverSpoke = true;
@@ -39,11 +54,11 @@ async function countingProxy(upstream: URL) {
   url.port = String((proxy.address() as net.AddressInfo).port);
   return {
     url: url.href,
-    /** Round trips since the last call. */
+    /** Round trips and statements run since the last call. */
     take: () => {
-      const n = turns;
-      turns = 0;
-      return n;
+      const counts = { turns, statements };
+      turns = statements = 0;
+      return counts;
     },
     close: async () => {
       sockets.forEach((socket) => socket.destroy());
@@ -81,12 +96,13 @@ describe('round trips on PostgreSQL', async () => {
   });
   const settled = () => new Promise((resolve) => setTimeout(resolve, 100));
   /** Round trips of `work` and of what it sets off (a commit's NOTIFY, on its own connection), after what came before has settled. */
-  const roundTrips = async <T>(work: () => Promise<T>): Promise<{ value: T; trips: number }> => {
+  const roundTrips = async <T>(work: () => Promise<T>): Promise<{ value: T; trips: number; statements: number }> => {
     await settled();
     proxy.take();
     const value = await work();
     await settled();
-    return { value, trips: proxy.take() };
+    const { turns, statements } = proxy.take();
+    return { value, trips: turns, statements };
   };
 
   test('a message: its statements in three waits between BEGIN and COMMIT; a claim in two; a batch of results in two', { skip: !target }, async () => {
@@ -111,6 +127,24 @@ describe('round trips on PostgreSQL', async () => {
       ['succeeded'],
       'the pipelined batch was written',
     );
+  });
+
+  test("a message to a conversation this process touched this second leaves its last_active_at alone: one statement fewer", { skip: !target }, async () => {
+    // Two sends within one second (the store's clock is in seconds) to a conversation no send has
+    // touched yet; retried with a new one if a second boundary fell between them.
+    for (let tries = 1; ; tries++) {
+      const fresh = (await store.contacts.create(account, { username: `fresh-${tries}`, phone_number: `9${tries}` })).conversation_id!;
+      const message = () => store.messages.send(account, { conversation_id: fresh, message: 'hi' });
+      const first = await roundTrips(message);
+      const second = await roundTrips(message);
+      if (first.value.created_at !== second.value.created_at && tries < 5) continue;
+      assert.equal(first.value.created_at, second.value.created_at);
+      assert.equal(second.statements, first.statements - 1, 'the conversation was not touched again');
+      assert.equal(second.trips, first.trips, 'the touch had gone out beside the message anyway');
+      const conversation = await store.conversations.get(account, fresh);
+      assert.equal(conversation.last_active_at, first.value.created_at, 'the first send of the second set it');
+      break;
+    }
   });
 
   test('a statement that fails among pipelined ones rolls back the whole transaction, with its own error', { skip: !target }, async () => {
