@@ -11,9 +11,9 @@
 //   NOTIFY, an ending send, or a second has passed (leases that ran out: failed sends).
 import pg from 'pg';
 import { Pool } from 'undici';
-import { signWebhook } from '@protocol/sdk';
 import { eventBody } from './systems.js';
 import { now } from './measure.js';
+import { postSigned } from './bare-send.js';
 
 const IN_FLIGHT = 128; // Protocol's sending room
 const CLAIM = 64; // Protocol's claim size
@@ -104,19 +104,11 @@ if (process.env.ROLE === 'worker') {
 
   const send = (row: { seq: string; path: string; event_id: string; body: string }) => {
     inFlight++;
-    const headers = signWebhook({ id: row.event_id, timestamp: Math.floor(Date.now() / 1000), body: row.body, secrets: [secrets[row.path]!] });
-    http
-      .request({ path: row.path, method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: row.body, headersTimeout: 15_000, bodyTimeout: 15_000 })
-      .then(async (response) => {
-        await response.body.dump();
-        // A failure stays leased: it falls due again when the lease runs out.
-        if (response.statusCode >= 200 && response.statusCode < 300) finished.push(row.seq);
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        inFlight--;
-        wake();
-      });
+    void postSigned(http, row, secrets[row.path]!).then((ok) => {
+      if (ok) finished.push(row.seq);
+      inFlight--;
+      wake();
+    });
   };
 
   const loop = (async () => {

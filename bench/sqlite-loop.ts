@@ -6,9 +6,9 @@
 // Protocol adds on top of this is the price of being a product.
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
-import { signWebhook } from '@protocol/sdk';
 import { eventBody } from './systems.js';
 import { now } from './measure.js';
+import { postSigned } from './bare-send.js';
 
 const IN_FLIGHT = 128; // Protocol's sending room
 const CLAIM = 64; // Protocol's claim size
@@ -58,19 +58,11 @@ const turn = db.transaction(() => {
 
 function send(row: { seq: number; path: string; event_id: string; body: string }) {
   inFlight++;
-  const headers = signWebhook({ id: row.event_id, timestamp: Math.floor(Date.now() / 1000), body: row.body, secrets: [secrets[row.path]!] });
-  pool
-    .request({ path: row.path, method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: row.body, headersTimeout: 15_000, bodyTimeout: 15_000 })
-    .then(async (response) => {
-      await response.body.dump();
-      // A failure stays leased: it falls due again when the lease runs out.
-      if (response.statusCode >= 200 && response.statusCode < 300) finished.push(row.seq);
-    })
-    .catch(() => undefined)
-    .finally(() => {
-      inFlight--;
-      soon();
-    });
+  void postSigned(pool, row, secrets[row.path]!).then((ok) => {
+    if (ok) finished.push(row.seq);
+    inFlight--;
+    soon();
+  });
 }
 
 process.on('message', async (message: { secrets?: Record<string, string>; change?: string; stop?: boolean }) => {
