@@ -1,4 +1,4 @@
-import { CompiledQuery, PostgresAdapter, sql, type Compilable, type DatabaseConnection, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
+import { PostgresAdapter, sql, type CompiledQuery, type Compilable, type DatabaseConnection, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
 import type { Tables } from './schema.js';
 
 /** Where a value of each run goes in a query built once. */
@@ -59,14 +59,10 @@ const bound = new WeakMap<Handle, DatabaseConnection>();
  * together, and PostgreSQL's driver (in pipeline mode) sends them without waiting: one round trip
  * where there were several.
  */
-export async function bindConnection(handle: Handle): Promise<void> {
-  if (!bound.has(handle)) bound.set(handle, await handle.getExecutor().provideConnection(async (connection) => connection));
-}
-
-/** A statement without parameters (BEGIN, COMMIT), on `handle`'s bound connection: it goes out with whatever is sent beside it. */
-export function runRaw(handle: Handle, text: string): Promise<QueryResult<unknown>> {
-  const connection = bound.get(handle);
-  return connection ? connection.executeQuery(CompiledQuery.raw(text)) : handle.executeQuery(CompiledQuery.raw(text));
+export async function bindConnection(handle: Handle): Promise<DatabaseConnection> {
+  let connection = bound.get(handle);
+  if (!connection) bound.set(handle, (connection = await handle.getExecutor().provideConnection(async (held) => held)));
+  return connection;
 }
 
 /**

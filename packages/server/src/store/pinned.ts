@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Tables } from './schema.js';
 import type { Database } from './database.js';
-import { bindConnection, runRaw } from './compiled.js';
+import { bindConnection } from './compiled.js';
 
 /**
  * The worker's transactions on PostgreSQL (claim, record) open with planner settings of their
@@ -22,15 +22,16 @@ export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off; set local
 
 export async function pinnedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
   return db.connection().execute(async (connection) => {
-    await bindConnection(connection);
+    const held = await bindConnection(connection);
+    const run = (text: string) => held.executeQuery(CompiledQuery.raw(text));
     // Not waited for by itself: the driver pipelines it with the work's first statements.
-    const begun = runRaw(connection, BEGIN_PINNED);
+    const begun = run(BEGIN_PINNED);
     try {
       const [, result] = await Promise.all([begun, work(connection)]);
-      await runRaw(connection, 'commit');
+      await run('commit');
       return result;
     } catch (error) {
-      await runRaw(connection, 'rollback').catch(() => undefined);
+      await run('rollback').catch(() => undefined);
       throw error;
     }
   });
