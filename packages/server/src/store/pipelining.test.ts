@@ -16,6 +16,7 @@ import { createStore, openDatabase, type Store } from './index.js';
 async function countingProxy(upstream: URL) {
   let turns = 0;
   let statements = 0;
+  let cutting = false;
   const sockets = new Set<net.Socket>();
   const proxy = net.createServer((client) => {
     const server = net.connect(Number(upstream.port), upstream.hostname);
@@ -24,6 +25,13 @@ async function countingProxy(upstream: URL) {
     let pending = Buffer.alloc(0);
     let started = false;
     client.on('data', (chunk) => {
+      if (cutting && started) {
+        // The connection drops with this burst unsent: the database never sees it.
+        cutting = false;
+        client.destroy();
+        server.destroy();
+        return;
+      }
       if (serverSpoke) turns++;
       serverSpoke = false;
       server.write(chunk);
@@ -54,6 +62,8 @@ async function countingProxy(upstream: URL) {
   url.port = String((proxy.address() as net.AddressInfo).port);
   return {
     url: url.href,
+    /** Drops the connection that sends next, with what it sends. */
+    cutNext: () => void (cutting = true),
     /** Round trips and statements run since the last call. */
     take: () => {
       const counts = { turns, statements };
@@ -146,6 +156,20 @@ describe('round trips on PostgreSQL', async () => {
       assert.equal(conversation.last_active_at, first.value.created_at, 'the first send of the second set it');
       break;
     }
+  });
+
+  test('a connection lost mid-transaction fails its pipelined statements at once without crashing the process, and the next batch goes out on a new one', { skip: !target }, async () => {
+    // A client lent out by the pool emits the loss itself: unheard, that was an uncaught exception.
+    await send();
+    const [delivery] = await store.claims.claim('w', { limit: 1, leaseMs: 60_000 });
+    const batch = [attemptRecord(delivery!, { status: 'succeeded' })];
+    proxy.cutNext();
+    // Rejects, rather than waiting for answers that will never come.
+    await assert.rejects(store.claims.record('w', batch, { disableAfterMs: 60_000 }), /terminated|closed|ECONNRESET|not queryable/i);
+    const status = async () => (await store.deliveries.list(account, delivery!.webhookId, { limit: 10 })).data.find((d) => d.id === delivery!.id)!.status;
+    assert.equal(await status(), 'pending', 'nothing of the lost batch was written');
+    assert.deepEqual(await store.claims.record('w', batch, { disableAfterMs: 60_000 }), { disabled: [] });
+    assert.equal(await status(), 'succeeded');
   });
 
   test('a statement that fails among pipelined ones rolls back the whole transaction, with its own error', { skip: !target }, async () => {

@@ -29,9 +29,13 @@ export function openPostgres(url: string, options: { max?: number; asyncCommit?:
   // at-least-once delivery allows; so it need not wait for each commit's WAL flush. API
   // processes, which acknowledge changes, always commit durably.
   if (options.asyncCommit) pool.on('connect', (client) => void client.query('set synchronous_commit = off').catch(() => {}));
-  // An idle client's error (e.g. the server restarting) must not crash the process; the next
-  // query reconnects.
+  // A lost connection (the server restarting, the backend terminated, the network) must not
+  // crash the process. An idle client's error reaches the pool; a client lent out (to a
+  // transaction, say) emits it itself, where no one listened: it was an uncaught exception, which
+  // ended the process. Its queries fail with the error, their callers see it, and the pool drops
+  // the client when it comes back; the next query connects anew.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Tables>({ dialect: new SchemaPostgresDialect({ pool: preparing(pool) }) });
 }
 
