@@ -1,8 +1,9 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { EventType, WebhookEvent } from '@protocol/sdk';
 import type { Database } from './database.js';
 import { bindConnection, compiled, slot } from './compiled.js';
 import { fanOut } from './fanout.js';
+import { pipelinedTransaction } from './pinned.js';
 import type { GroupCommit } from './group-commit.js';
 import type { Tables } from './schema.js';
 import { newId } from './ids.js';
@@ -36,7 +37,7 @@ export interface Committed {
 
 /** One write: a transaction scoped to an account, with the events it emits. */
 export interface WriteScope {
-  tx: Transaction<Tables>;
+  tx: Kysely<Tables>;
   account: string;
   now: number;
   /**
@@ -52,7 +53,7 @@ const insertEvent = compiled((db) =>
 
 export async function write<T>(ctx: StoreContext, account: string, work: (scope: WriteScope) => Promise<T>): Promise<T> {
   const committed: Committed = { events: [], deliveries: 0 };
-  const inTransaction = async (tx: Transaction<Tables>) => {
+  const inTransaction = async (tx: Kysely<Tables>) => {
     // Reset here: a group-commit savepoint that rolled back must not leave its events behind.
     committed.events = [];
     committed.deliveries = 0;
@@ -73,7 +74,7 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
     });
     return value;
   };
-  const result = ctx.groupCommit ? await ctx.groupCommit(inTransaction) : await ctx.db.transaction().execute(inTransaction);
+  const result = ctx.groupCommit ? await ctx.groupCommit(inTransaction) : await pipelinedTransaction(ctx.db, inTransaction);
   if (committed.events.length > 0) ctx.afterCommit(committed);
   return result;
 }

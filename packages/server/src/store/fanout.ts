@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Tables } from './schema.js';
 import { compiled, compiledPerCount, slot } from './compiled.js';
 import { newId } from './ids.js';
@@ -46,7 +46,7 @@ const insertDeliveries = compiledPerCount(64, (db, n) =>
  * 500); the payload is not copied: deliveries point at the event's body.
  */
 export async function fanOut(
-  tx: Transaction<Tables>,
+  tx: Kysely<Tables>,
   /** `eventSeq` is still on its way (the event's INSERT): the subscribed webhooks are looked up beside it. */
   event: { account: string; eventId: string; eventSeq: Promise<number>; type: string; now: number; finalAttempt: number },
 ): Promise<number> {

@@ -166,6 +166,9 @@ export function messagesStore(ctx: StoreContext) {
           created_at: now,
           updated_at: now,
         };
+        // Without a sender or attachments to look up, the message is known now, and so is its
+        // event: it goes out with the message's statements.
+        const plain = contactId === null && !input.attachments?.length ? toMessage({ ...row, seq: 0 }, null, []) : undefined;
         // Asked for together (one round trip on PostgreSQL): none needs another's result, and a
         // missing conversation or sender rolls all of them back. The conversation's error comes first.
         const [inserted, found] = await Promise.all([
@@ -173,9 +176,11 @@ export function messagesStore(ctx: StoreContext) {
           contactId ? tx.selectFrom('contacts').selectAll().where('account_id', '=', account).where('id', '=', contactId).executeTakeFirst() : undefined,
           touchedAt('conversations', account, input.conversation_id) === now ? undefined : touch(ctx, tx, 'conversations', account, input.conversation_id, now),
           contactId && touchedAt('contacts', account, contactId) !== now ? touch(ctx, tx, 'contacts', account, contactId, now) : undefined,
+          plain && scope.emit('message.created', plain),
         ]);
         if (Number(inserted.numAffectedRows) === 0) throw notFound('conversation', input.conversation_id, 'conversation_id');
         if (contactId && !found) throw notFound('contact', contactId, 'contact_id');
+        if (plain) return plain;
         const sender: Row<'contacts'> | undefined = found && { ...found, last_active_at: now };
         await attach(scope, row.id, input.attachments ?? []);
         // A message without attachments needs no second look at the database.

@@ -20,12 +20,19 @@ import { bindConnection } from './compiled.js';
  */
 export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off; set local enable_seqscan = off';
 
-export async function pinnedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
+export function pinnedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
+  return pipelinedTransaction(db, work, BEGIN_PINNED);
+}
+
+/**
+ * A PostgreSQL transaction on one connection of the pool whose BEGIN is not waited for by
+ * itself: the driver (pipeline mode) sends it with the work's first statements.
+ */
+export async function pipelinedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely<Tables>) => Promise<T>, begin = 'begin'): Promise<T> {
   return db.connection().execute(async (connection) => {
     const held = await bindConnection(connection);
     const run = (text: string) => held.executeQuery(CompiledQuery.raw(text));
-    // Not waited for by itself: the driver pipelines it with the work's first statements.
-    const begun = run(BEGIN_PINNED);
+    const begun = run(begin);
     try {
       const [, result] = await Promise.all([begun, work(connection)]);
       await run('commit');

@@ -115,13 +115,13 @@ describe('round trips on PostgreSQL', async () => {
     return { value, trips: turns, statements };
   };
 
-  test('a message: its statements in three waits between BEGIN and COMMIT; a claim in two; a batch of results in two', { skip: !target }, async () => {
+  test('a message in three round trips, a claim in two, a batch of results in two', { skip: !target }, async () => {
     await store.claims.claim('w', { limit: 10, leaseMs: 60_000 }); // the first message's deliveries, out of the way
-    // BEGIN; the message's INSERT beside the conversation's touch; the event's INSERT beside the
-    // lookup of subscribed webhooks; the deliveries' INSERT; COMMIT. One at a time: seven (six when
-    // the conversation was touched this second).
+    // BEGIN, the message's INSERT, the conversation's touch, the event's INSERT and the lookup of
+    // subscribed webhooks together; the deliveries' INSERT; COMMIT. One at a time: seven (six
+    // when the conversation was touched this second).
     const change = await roundTrips(send);
-    assert.equal(change.trips, 5);
+    assert.equal(change.trips, 3);
 
     // BEGIN with its planner settings beside the claim; COMMIT. One at a time: three.
     const claim = await roundTrips(() => store.claims.claim('w', { limit: 10, leaseMs: 60_000 }));
@@ -156,6 +156,13 @@ describe('round trips on PostgreSQL', async () => {
       assert.equal(conversation.last_active_at, first.value.created_at, 'the first send of the second set it');
       break;
     }
+  });
+
+  test('a message to a conversation that does not exist: its event, sent beside it, is rolled back with it', { skip: !target }, async () => {
+    const counts = async () => [(await store.events.list(account, { limit: 100 })).data.length, (await store.deliveries.list(account, webhook, { limit: 100 })).data.length];
+    const before = await counts();
+    await assert.rejects(store.messages.send(account, { conversation_id: 'nope', message: 'hi' }), /No such conversation/);
+    assert.deepEqual(await counts(), before, 'no event, no delivery');
   });
 
   test('a connection lost mid-transaction fails its pipelined statements at once without crashing the process, and the next batch goes out on a new one', { skip: !target }, async () => {
