@@ -35,7 +35,10 @@ export async function pipelinedTransaction<T>(db: Kysely<Tables>, work: (tx: Kys
     const begun = run(begin);
     try {
       const [, result] = await Promise.all([begun, work(connection)]);
-      await run('commit');
+      // PostgreSQL answers COMMIT with ROLLBACK when a statement failed in the transaction, even
+      // one whose error the work caught: then nothing was written, and the caller must know.
+      const { rows } = await run('commit');
+      if ((rows[0] as { command?: string } | undefined)?.command === 'ROLLBACK') throw new Error('the transaction was rolled back: one of its statements failed');
       return result;
     } catch (error) {
       await run('rollback').catch(() => undefined);

@@ -6,7 +6,9 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { postgresDatabase, type TestDatabase } from '../test-support/databases.js';
 import { attemptRecord } from '../test-support/store.js';
-import { createStore, openDatabase, type Store } from './index.js';
+import { sql } from 'kysely';
+import { createStore, openDatabase, type Database, type Store } from './index.js';
+import { pipelinedTransaction } from './pinned.js';
 
 /**
  * A loopback proxy in front of PostgreSQL that counts round trips: each time a client sends
@@ -82,6 +84,7 @@ describe('round trips on PostgreSQL', async () => {
   let migrated: TestDatabase;
   let proxy: Awaited<ReturnType<typeof countingProxy>>;
   let store: Store;
+  let database: Database;
   let account: string;
   let webhook: string;
   let conversation: string;
@@ -92,7 +95,7 @@ describe('round trips on PostgreSQL', async () => {
     migrated = target;
     await (await target.open()).close();
     proxy = await countingProxy(new URL(target.url));
-    const database = openDatabase(proxy.url);
+    database = openDatabase(proxy.url);
     // No NOTIFY after commits: it goes out on a connection of its own, at a time of its own.
     database.notifyDeliveries = () => {};
     store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 4, onCommit: () => {} });
@@ -163,6 +166,15 @@ describe('round trips on PostgreSQL', async () => {
     const before = await counts();
     await assert.rejects(store.messages.send(account, { conversation_id: 'nope', message: 'hi' }), /No such conversation/);
     assert.deepEqual(await counts(), before, 'no event, no delivery');
+  });
+
+  test('a transaction in which a statement failed is not reported as committed, even when its work caught the error', { skip: !target }, async () => {
+    const failed = pipelinedTransaction(database.db, async (tx) => {
+      await sql`select 1 / 0`.execute(tx).catch(() => undefined);
+      return 'done';
+    });
+    await assert.rejects(failed, /rolled back/);
+    assert.equal(await pipelinedTransaction(database.db, async () => 'done'), 'done', 'the connection serves the next one');
   });
 
   test('a connection lost mid-transaction fails its pipelined statements at once without crashing the process, and the next batch goes out on a new one', { skip: !target }, async () => {
