@@ -4,8 +4,9 @@ import type { Database } from './database.js';
 import { bindConnection } from './compiled.js';
 
 /**
- * The worker's transactions on PostgreSQL (claim, record) open with planner settings of their
- * own; one round trip (simple-protocol statements without parameters may go together).
+ * PostgreSQL's transactions, BEGIN sent with their first statements (`pipelinedTransaction`: API
+ * writes, through context.ts). The worker's (claim, record) open with planner settings of their
+ * own in the same message (simple-protocol statements without parameters may go together).
  *
  * Every statement in them finds rows by a unique key or walks an index in order, so a plan that
  * reads a whole table, or every due row, is only ever a misestimate. Those came from statistics
