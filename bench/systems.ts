@@ -154,6 +154,48 @@ function startProcess(args: string[], env: Record<string, string>, bin = BIN): P
   });
 }
 
+/** One statement as the database's owner (schemas are made and dropped, processes found, this way); its rows. */
+async function admin<T extends pg.QueryResultRow>(statement: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    return (await client.query<T>(statement, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A fresh schema for one system: its URL, named after the schema so the database server's
+ * processes that serve the system can be found (bench:ab counts their CPU); those processes; and
+ * dropping it.
+ */
+async function freshSchema(prefix: string) {
+  const schema = `${prefix}_${process.pid}_${Date.now()}`;
+  await admin(`create schema ${schema}`);
+  return {
+    url: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}&application_name=${schema}`,
+    serverPids: async () => (await admin<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [schema])).map((row) => row.pid),
+    drop: async () => void (await admin(`drop schema if exists ${schema} cascade`)),
+  };
+}
+
+/** A bare loop's `produce`: a change is one IPC message to `child`, acknowledged once it is stored. */
+function producerOverIpc(child: ChildProcess, prefix: string): Running['produce'] {
+  const waiting = new Map<string, (at: number) => void>();
+  child.on('message', (message: { acked?: string; at?: number }) => message.acked && waiting.get(message.acked)?.(message.at!));
+  return async (changes, options = {}) => {
+    const acks = new Map<string, number>();
+    await pace(changes, { ...options, concurrency: options.concurrency ?? 16 }, async (change) => {
+      const id = `${prefix}${change}`;
+      const at = await new Promise<number>((resolve) => (waiting.set(id, resolve), child.send({ change: id })));
+      waiting.delete(id);
+      acks.set(id, at);
+    });
+    return acks;
+  };
+}
+
 /**
  * Protocol as users run it: the real `protocol` processes, a fresh database, webhooks made through
  * the API. `root` runs another (built) checkout's `protocol` instead of this one's; `env` is added
@@ -164,7 +206,7 @@ export async function startProtocol(
 ): Promise<Running> {
   const bin = options.root ? path.join(options.root, 'packages/server/bin/protocol.js') : BIN;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-bench-'));
-  let schema: string | undefined;
+  let schema: Awaited<ReturnType<typeof freshSchema>> | undefined;
   const processes: Array<{ name: string; child: ChildProcess }> = [];
   let client: Pool | undefined;
   /** Stops what was started and removes its database: on stop, and when starting failed halfway. */
@@ -172,12 +214,7 @@ export async function startProtocol(
     await client?.close();
     const running = processes.filter(({ child }) => child.exitCode === null && child.signalCode === null);
     await Promise.all(running.map(({ child }) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
-    if (schema) {
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      await admin.query(`drop schema if exists ${schema} cascade`);
-      await admin.end();
-    }
+    await schema?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 
@@ -189,13 +226,8 @@ export async function startProtocol(
   let contact: { conversation_id: string };
   try {
     if (options.database === 'postgres') {
-      schema = `bench_${process.pid}_${Date.now()}`;
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      await admin.query(`create schema ${schema}`);
-      await admin.end();
-      // Named after the schema, so the server's processes that serve this system can be found.
-      databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}&application_name=${schema}`;
+      schema = await freshSchema('bench');
+      databaseUrl = schema.url;
     }
     env.PROTOCOL_DATABASE_URL = databaseUrl;
     const api = await startProcess(options.database === 'sqlite' && !options.apiOnly ? ['serve'] : ['serve', '--no-worker'], env, bin);
@@ -226,15 +258,7 @@ export async function startProtocol(
     secrets,
     url,
     call,
-    databasePids: schema
-      ? async () => {
-          const admin = new pg.Client({ connectionString: POSTGRES_URL });
-          await admin.connect();
-          const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [schema]);
-          await admin.end();
-          return rows.map((row) => row.pid);
-        }
-      : undefined,
+    databasePids: schema?.serverPids,
     async addWorker() {
       const { child } = await startProcess(['worker'], env, bin);
       processes.push({ name: `worker${processes.length}`, child });
@@ -264,21 +288,10 @@ export async function startSqliteLoop({ receiverUrl, webhooks }: SystemOptions):
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loop-'));
   const secrets = hookSecrets(webhooks);
   const loop = await startHelper('./sqlite-loop.ts', { RECEIVER: receiverUrl, WEBHOOKS: String(webhooks), DATABASE: path.join(dataDir, 'loop.db') }, secrets);
-  const waiting = new Map<string, (at: number) => void>();
-  loop.on('message', (message: { acked?: string; at?: number }) => message.acked && waiting.get(message.acked)?.(message.at!));
   return {
     pids: { 'sqlite-loop': loop.pid! },
     secrets,
-    async produce(changes, options = {}) {
-      const acks = new Map<string, number>();
-      await pace(changes, { ...options, concurrency: options.concurrency ?? 16 }, async (change) => {
-        const id = `sl${change}`;
-        const at = await new Promise<number>((resolve) => (waiting.set(id, resolve), loop.send({ change: id })));
-        waiting.delete(id);
-        acks.set(id, at);
-      });
-      return acks;
-    },
+    produce: producerOverIpc(loop, 'sl'),
     async stop() {
       loop.send({ stop: true });
       await new Promise((resolve) => loop.once('exit', resolve));
@@ -289,25 +302,17 @@ export async function startSqliteLoop({ receiverUrl, webhooks }: SystemOptions):
 
 /**
  * The bare-bones PostgreSQL claim-and-send loop (postgres-loop.ts) in a fresh schema: one producer
- * process (a change is one IPC message and one INSERT; it creates the table) and two workers, like Protocol's 1 API + 2
- * workers. Named after the schema, so bench:ab can find the database server's processes.
+ * process (a change is one IPC message and one INSERT; it creates the table) and two workers, like
+ * Protocol's 1 API + 2 workers.
  */
 export async function startPostgresLoop({ receiverUrl, webhooks }: SystemOptions): Promise<Running> {
-  const schema = `bench_bare_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`); // the producer creates its table
-  await admin.end();
-  const databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}&application_name=${schema}`;
+  const schema = await freshSchema('bench_bare'); // the producer creates its table
   const secrets = hookSecrets(webhooks);
-  const env = { RECEIVER: receiverUrl, WEBHOOKS: String(webhooks), DATABASE_URL: databaseUrl };
+  const env = { RECEIVER: receiverUrl, WEBHOOKS: String(webhooks), DATABASE_URL: schema.url };
   const helpers: ChildProcess[] = [];
   const stop = async () => {
     await Promise.all(helpers.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.send({ stop: true })))));
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
+    await schema.drop();
   };
   try {
     helpers.push(await startHelper('./postgres-loop.ts', { ...env, ROLE: 'producer' }, secrets));
@@ -316,29 +321,12 @@ export async function startPostgresLoop({ receiverUrl, webhooks }: SystemOptions
     await stop().catch(() => undefined);
     throw error;
   }
-  const [producer] = helpers;
-  const waiting = new Map<string, (at: number) => void>();
-  producer!.on('message', (message: { acked?: string; at?: number }) => message.acked && waiting.get(message.acked)?.(message.at!));
+  const [producer, worker1, worker2] = helpers as [ChildProcess, ChildProcess, ChildProcess];
   return {
-    pids: { producer: helpers[0]!.pid!, worker1: helpers[1]!.pid!, worker2: helpers[2]!.pid! },
+    pids: { producer: producer.pid!, worker1: worker1.pid!, worker2: worker2.pid! },
     secrets,
-    databasePids: async () => {
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [schema]);
-      await admin.end();
-      return rows.map((row) => row.pid);
-    },
-    async produce(changes, options = {}) {
-      const acks = new Map<string, number>();
-      await pace(changes, { ...options, concurrency: options.concurrency ?? 16 }, async (change) => {
-        const id = `pl${change}`;
-        const at = await new Promise<number>((resolve) => (waiting.set(id, resolve), producer!.send({ change: id })));
-        waiting.delete(id);
-        acks.set(id, at);
-      });
-      return acks;
-    },
+    databasePids: schema.serverPids,
+    produce: producerOverIpc(producer, 'pl'),
     stop,
   };
 }
