@@ -50,5 +50,9 @@ export async function pipelinedTransaction<T>(db: Kysely<Tables>, work: (tx: Kys
 
 /** A worker's transaction on either database: pinned on PostgreSQL; SQLite's planner needs no help. */
 export function workerTransaction<T>(database: Database, work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
-  return database.dialect === 'sqlite' ? database.db.transaction().execute(work) : pinnedTransaction(database.db, work);
+  if (database.dialect !== 'sqlite') return pinnedTransaction(database.db, work);
+  return database.db.transaction().execute(async (tx) => {
+    await bindConnection(tx);
+    return work(tx);
+  });
 }

@@ -5,7 +5,6 @@ import { Worker } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
 import type { Tables } from '../schema.js';
-import { runInTransactionDirectly } from '../compiled.js';
 
 /** Distinct statements kept prepared; IN lists of many lengths make the set open-ended, so it is bounded. */
 const STATEMENT_CACHE = 200;
@@ -54,7 +53,6 @@ export function openSqlite(file: string, options: { synchronous?: SqliteSync } =
   };
   const dialect = new ImmediateSqliteDialect({ database: cached as unknown as SqliteDatabase.Database });
   const db = new Kysely<Tables>({ dialect });
-  runInTransactionDirectly(db, () => dialect.driver?.inTransaction);
   return db;
 }
 
@@ -65,30 +63,17 @@ export function openSqlite(file: string, options: { synchronous?: SqliteSync } =
  * SQLITE_BUSY at once. Taking the lock up front lets busy_timeout queue it instead.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
-  /** The connection while a transaction holds it (there is one connection): compiled.ts runs on it directly. */
-  inTransaction: DatabaseConnection | undefined;
-
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-    this.inTransaction = connection;
-  }
-  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    this.inTransaction = undefined;
-    await super.commitTransaction(connection);
-  }
-  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    this.inTransaction = undefined;
-    await super.rollbackTransaction(connection);
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  driver: ImmediateSqliteDriver | undefined;
   constructor(private readonly options: ConstructorParameters<typeof SqliteDialect>[0]) {
     super(options);
   }
   override createDriver(): Driver {
-    return (this.driver = new ImmediateSqliteDriver(this.options));
+    return new ImmediateSqliteDriver(this.options);
   }
 }
 
