@@ -83,24 +83,21 @@ if (process.env.ROLE === 'worker') {
   let inFlight = 0;
   let finished: string[] = [];
   let running = true;
-  let wakeUp: (() => void) | undefined;
-  let woken = false; // a wake-up while the loop was busy is not lost: the next sleep returns at once
+  // A wake-up (NOTIFY, a send that ended) while the loop was busy is not lost: the next sleep returns at once.
+  let woken = false;
+  let wakeUp = () => {};
   const wake = () => {
     woken = true;
-    wakeUp?.();
+    wakeUp();
   };
   listener.on('notification', wake);
   const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
+    woken
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          wakeUp = () => (clearTimeout(timer), resolve()); // resolving twice is harmless
+        });
 
   const send = (row: { seq: string; path: string; event_id: string; body: string }) => {
     inFlight++;
