@@ -88,41 +88,51 @@ export function createSender(options: SenderOptions): Sender {
    * One attempt, as an undici dispatch handler: the answer's chunks are collected as they come,
    * with no response stream, async iterator or AbortSignal per request (without them an attempt
    * costs a quarter less CPU). Settles exactly once; whatever undici reports after that is moot.
+   *
+   * Once settled it lets go of everything it held (`release`). An attempt that lived through two
+   * young-generation collections is promoted, and an old object's pointers are roots for every
+   * young collection until a full one finds it dead: what a settled attempt still pointed to
+   * (its result through `resolve`, undici's controller and what that reaches) survived and was
+   * promoted in turn. Sending alone at 128 in flight, runs fell at random into a state where ~45%
+   * of each young generation survived, and spent ~40 µs of CPU per attempt instead of ~30; with
+   * the release, none did (10 runs of 10; 4 of 10 without).
    */
   class Attempt implements Dispatcher.DispatchHandler {
-    private controller: Dispatcher.DispatchController | undefined;
+    private controller: Dispatcher.DispatchController | null = null;
     private statusCode: number | null = null;
-    private responseHeaders: Record<string, string> = {};
-    private chunks: Buffer[] = [];
+    private responseHeaders: Record<string, string> | null = null;
+    private chunks: Buffer[] | null = [];
     private read = 0;
     private settled = false;
 
     constructor(
-      private readonly delivery: ClaimedDelivery,
+      private delivery: ClaimedDelivery | null,
       private readonly startedAt: number,
-      private readonly requestHeaders: Record<string, string>,
-      private readonly resolve: (sent: SentAttempt) => void,
+      private requestHeaders: Record<string, string> | null,
+      private resolve: ((sent: SentAttempt) => void) | null,
     ) {}
 
     /** Ends the attempt now (deadline, shutdown, enough read); a request still queued for a socket is cut when it gets one. */
     cut(reason: Cut) {
+      const controller = this.controller; // settling releases it
       if (this.statusCode !== null) this.answered(); // the status line arrived: the answer stands, however much of it was read
       else if (reason === ABORTED) this.failed(new Error('aborted: the worker is stopping'), 'connect');
       else this.failed(new Error(`no response within ${options.timeoutMs} ms`), 'timeout');
-      this.controller?.abort(reason);
+      controller?.abort(reason);
     }
 
     /** The request is about to be written on a connection (it may have waited for one). */
     onRequestStart(controller: Dispatcher.DispatchController) {
+      if (this.settled) return controller.abort(ABORTED);
       this.controller = controller;
-      if (this.settled) controller.abort(ABORTED);
       // Less time left than the sweeper's interval: it would be cut only after its deadline, and
       // an answer arriving meanwhile would stand. An attempt that waited this long for a
       // connection is not sent at all.
-      else if (this.startedAt + options.timeoutMs - Date.now() < SWEEP_MS) this.cut(TIMED_OUT);
+      if (this.startedAt + options.timeoutMs - Date.now() < SWEEP_MS) this.cut(TIMED_OUT);
     }
 
     onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>) {
+      if (this.settled) return;
       this.statusCode = statusCode;
       const kept: Record<string, string> = {};
       for (const name in headers) {
@@ -133,7 +143,8 @@ export function createSender(options: SenderOptions): Sender {
     }
 
     onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer) {
-      this.chunks.push(chunk);
+      if (this.settled) return;
+      this.chunks!.push(chunk);
       this.read += chunk.length;
       if (this.read >= READ_LIMIT_BYTES) this.cut(READ_ENOUGH);
     }
@@ -149,13 +160,14 @@ export function createSender(options: SenderOptions): Sender {
 
     /** An answer arrived: its status decides, even when reading its body broke off. */
     private answered() {
+      if (this.settled) return;
       const statusCode = this.statusCode!;
       const ok = statusCode >= 200 && statusCode < 300;
-      const headers = this.responseHeaders;
+      const headers = this.responseHeaders ?? {};
       this.settle({
         statusCode,
         responseHeadersJson: JSON.stringify(headers),
-        responseBody: Buffer.concat(this.chunks).subarray(0, KEPT_BODY_BYTES).toString('utf8'),
+        responseBody: Buffer.concat(this.chunks!).subarray(0, KEPT_BODY_BYTES).toString('utf8'),
         error: ok ? null : `HTTP ${statusCode}`,
         errorStage: ok ? null : 'http',
         retryAfterMs: parseRetryAfter(headers['retry-after'], Date.now()),
@@ -171,9 +183,20 @@ export function createSender(options: SenderOptions): Sender {
       if (this.settled) return;
       this.settled = true;
       inFlight.delete(this);
-      this.chunks = [];
       const requestHeadersJson = JSON.stringify(this.requestHeaders);
-      this.resolve({ delivery: this.delivery, startedAt: this.startedAt, requestHeadersJson, durationMs: Date.now() - this.startedAt, ...outcome });
+      const resolve = this.resolve!;
+      const delivery = this.delivery!;
+      this.release();
+      resolve({ delivery, startedAt: this.startedAt, requestHeadersJson, durationMs: Date.now() - this.startedAt, ...outcome });
+    }
+
+    private release() {
+      this.delivery = null;
+      this.requestHeaders = null;
+      this.resolve = null;
+      this.controller = null;
+      this.responseHeaders = null;
+      this.chunks = null;
     }
   }
 
