@@ -172,6 +172,11 @@ export function claimsStore(ctx: StoreContext) {
       if (rows.length === 0) return [];
       lastLease.set(owner, leaseUntil);
       const nowSeconds = Math.floor(nowMs / 1000);
+      // One string per event body: a claim holds a change's deliveries side by side, and each
+      // row brings its own copy. The copies die at once instead of living until the results are
+      // written, which young-generation collections pay for with every claimed delivery held.
+      const bodies = new Map<number, string>();
+      const body = (row: (typeof rows)[number]) => bodies.get(row.event_seq) ?? (bodies.set(row.event_seq, row.body), row.body);
       return rows.map((row) => ({
         id: row.id,
         seq: row.seq,
@@ -181,7 +186,7 @@ export function claimsStore(ctx: StoreContext) {
         eventType: row.event_type,
         webhookId: row.webhook_id,
         url: row.url,
-        body: row.body,
+        body: body(row),
         attempt: row.attempt_count + 1,
         finalAttempt: row.final_attempt,
         webhookEnabled: row.enabled === 1,
