@@ -22,6 +22,12 @@ test('npm run bench -- --quick measures every system and writes its report', () 
     assert.match(row!, /^\| [^|]+ \| [\d,]+ \[/, `${system} delivered at a measurable rate`);
     assert.match(row!, /\| [\d,]+ µs \(\d+%\) \|/, `${system} has the machine's CPU per delivery`);
   }
+  assert.match(report, /## Sending alone/);
+  for (const sender of ['undici `Pool.request`', "Protocol's sender"]) {
+    const row = report.split('\n').find((line) => line.startsWith(`| ${sender}`));
+    assert.ok(row, `${sender} has a sending-alone row`);
+    assert.match(row!, /\| [\d,]+ \| [\d.,]+ µs \[[\d.,]+–[\d.,]+\] \| [\d.,]+ ms \| [\d.]+ \|$/, `${sender} sent at a measured CPU cost`);
+  }
   assert.match(report, /## Latency/);
   assert.match(report, /\| Protocol \(SQLite\) \| [\d.,]+ \/ [\d.,]+/);
   assert.match(report, /[\d,]+ requests\/s/);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuMeter, fmt, latencySummary, machineMeter, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
-import { KEY, startBullmq, startL0, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
+import { hookSecrets, KEY, startBullmq, startHelper, startL0, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -18,6 +18,7 @@ const LATENCY_SECONDS = arg('latency-seconds', quick ? 1 : 5);
 const RATES = process.argv.find((a) => a.startsWith('--rates='))?.split('=')[1]?.split(',').map(Number) ?? (quick ? [100] : [500, 2000]);
 const BACKLOG = arg('backlog', quick ? 2000 : 1_000_000);
 const FANOUT = arg('fanout', quick ? 50 : 10_000);
+const ATTEMPTS = arg('attempts', quick ? 500 : 100_000); // per run of the sending-alone scenario
 const only = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
 
 type SystemName = 'L0' | 'Bare SQLite loop (no API)' | 'Protocol (SQLite)' | 'Bare PostgreSQL loop (no API, 2 workers)' | 'Protocol (PostgreSQL, 1 API + 2 workers)' | 'BullMQ';
@@ -108,6 +109,27 @@ async function latency(start: (o: SystemOptions) => Promise<Running>, rate: numb
     const { arrivals } = await ask<{ arrivals: Array<[string, number]> }>('collect', 'collected');
     return latencySummary(arrivals.map(([id, at]) => at - (acks.get(id) ?? NaN)).filter(Number.isFinite));
   });
+}
+
+type Sending = { perSecond: number; cpuUs: number; youngGcMsPerThousand: number };
+/** One sender alone (sending.ts, its own process) at 128 in flight to the receiver: the HTTP layer's own cost, without a queue. */
+async function sending(sender: 'protocol' | 'undici'): Promise<Sending> {
+  const secrets = hookSecrets(WEBHOOKS);
+  receiver.send({ type: 'reset' });
+  receiver.send({ type: 'secrets', secrets });
+  const child = await startHelper('./sending.ts', { RECEIVER: receiverUrl, SENDER: sender }, secrets);
+  try {
+    const reply = new Promise<{ result?: Sending; error?: string }>((resolve) => child.once('message', resolve));
+    child.send({ run: ATTEMPTS });
+    const { result, error } = await reply;
+    if (!result) throw new Error(`sending alone (${sender}): ${error}`);
+    const { count: arrived, bad } = await count();
+    if (bad > 0) throw new Error(`${bad} attempts of ${sender} failed the receiver's signature check`);
+    if (arrived < ATTEMPTS) throw new Error(`only ${arrived} of ${ATTEMPTS} attempts of ${sender} arrived`);
+    return result;
+  } finally {
+    await new Promise((resolve) => (child.once('exit', resolve), child.send({ stop: true })));
+  }
 }
 
 async function ingest() {
@@ -248,6 +270,22 @@ for (const [name, result] of results) {
   const s = result.perSecond;
   print(`| ${name} | ${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}] | ${l0 ? fmt(s.median / l0, 2) : '—'} | ${bull ? fmt(s.median / bull, 2) : '—'} | ${name === 'L0' ? '—' : fmt(result.changesPerSecond)} | ${fmt(result.machine.usPerUnit)} µs (${fmt(result.machine.busyPercent)}%) | ${cpuOf(result.usage)} |`);
 }
+if (!only || only.includes('sending')) {
+  print();
+  print(`## Sending alone: ${fmt(ATTEMPTS)} signed POSTs, 128 in flight, no queue (one process each)`);
+  print();
+  print('| sender | attempts/s | CPU per attempt | young-generation pauses per 1,000 attempts | CPU × undici\'s |');
+  print('|---|---|---|---|---|');
+  const runs: Record<'undici' | 'protocol', Sending[]> = { undici: [], protocol: [] };
+  for (let r = 0; r < RUNS; r++) for (const sender of ['undici', 'protocol'] as const) runs[sender].push(await sending(sender));
+  const base = spread(runs.undici.map((r) => r.cpuUs)).median;
+  for (const [sender, label] of [['undici', 'undici `Pool.request`, as the bare loops send'], ['protocol', "Protocol's sender (`delivery/sender.ts`)"]] as const) {
+    const cpu = spread(runs[sender].map((r) => r.cpuUs));
+    const mid = runs[sender].find((r) => r.cpuUs === cpu.median)!;
+    print(`| ${label} | ${fmt(mid.perSecond)} | ${fmt(cpu.median, 1)} µs [${fmt(cpu.min, 1)}–${fmt(cpu.max, 1)}] | ${fmt(mid.youngGcMsPerThousand, 1)} ms | ${fmt(cpu.median / base, 2)} |`);
+  }
+}
+
 print();
 print(`## Latency: acknowledgement (BullMQ: enqueue) → receipt, 1 webhook, steady rate for ${LATENCY_SECONDS} s`);
 print();

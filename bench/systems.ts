@@ -82,10 +82,10 @@ function secretFor(i: number): string {
 const profileArgs = () => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
 
 /** Path → secret of each webhook, for the systems that sign with their own secrets. */
-const hookSecrets = (webhooks: number): Record<string, string> => Object.fromEntries(Array.from({ length: webhooks }, (_, i) => [`/hook/${i}`, secretFor(i)]));
+export const hookSecrets = (webhooks: number): Record<string, string> => Object.fromEntries(Array.from({ length: webhooks }, (_, i) => [`/hook/${i}`, secretFor(i)]));
 
 /** A helper process of the bench's (a `.ts` beside this file, run from source), once it is ready and has the secrets. */
-async function startHelper(file: string, env: Record<string, string>, secrets: Record<string, string>): Promise<ChildProcess> {
+export async function startHelper(file: string, env: Record<string, string>, secrets: Record<string, string>): Promise<ChildProcess> {
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], { execArgv: ['--conditions=source', '--import', 'tsx', ...profileArgs()], env: { ...process.env, ...env } });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
   child.send({ secrets });
