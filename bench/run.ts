@@ -117,7 +117,7 @@ async function sending(sender: 'protocol' | 'undici'): Promise<Sending> {
   const secrets = hookSecrets(WEBHOOKS);
   receiver.send({ type: 'reset' });
   receiver.send({ type: 'secrets', secrets });
-  const child = await startHelper('./sending.ts', { RECEIVER: receiverUrl, SENDER: sender }, secrets);
+  const child = await startHelper('./sending.ts', { RECEIVER: receiverUrl, SENDER: sender, WEBHOOKS: String(WEBHOOKS) }, secrets);
   try {
     const reply = new Promise<{ result?: Sending; error?: string }>((resolve) => child.once('message', resolve));
     child.send({ run: ATTEMPTS });

@@ -12,6 +12,7 @@ import { postSigned } from './bare-send.js';
 import { eventBody } from './systems.js';
 
 const IN_FLIGHT = 128;
+const WEBHOOKS = Number(process.env.WEBHOOKS);
 const receiver = process.env.RECEIVER!;
 const protocol = process.env.SENDER === 'protocol';
 const sender = createSender({ timeoutMs: 15_000, allowPrivateUrls: true, connectionsPerOrigin: IN_FLIGHT });
@@ -23,17 +24,17 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) youngGcMs += entry.duration;
 }).observe({ entryTypes: ['gc'] });
 
-/** Attempt `n`: one of 20 webhooks, the bodies of a change shared by its 20 attempts as a claim shares them. */
+/** Attempt `n`: to one of the webhooks in turn, a change's body shared by its attempts as a claim shares it. */
 function attempt(n: number, body: string): Promise<boolean> {
-  const hook = n % 20;
+  const hook = n % WEBHOOKS;
   const path = `/hook/${hook}`;
-  if (!protocol) return postSigned(pool, { path, event_id: `evt_${Math.floor(n / 20)}`, body }, secrets[path]!);
+  if (!protocol) return postSigned(pool, { path, event_id: `evt_${Math.floor(n / WEBHOOKS)}`, body }, secrets[path]!);
   const delivery = {
     id: `dlv_${n}`,
     seq: n,
     webhookSeq: hook,
     accountId: 'acc_bench',
-    eventId: `evt_${Math.floor(n / 20)}`,
+    eventId: `evt_${Math.floor(n / WEBHOOKS)}`,
     eventType: 'message.created',
     webhookId: `wh_${hook}`,
     url: `${receiver}${path}`,
@@ -59,7 +60,7 @@ async function run(count: number) {
     Array.from({ length: IN_FLIGHT }, async () => {
       while (next < count) {
         const n = next++;
-        if (n % 20 === 0) body = eventBody(String(n / 20));
+        if (n % WEBHOOKS === 0) body = eventBody(String(n / WEBHOOKS));
         if (!(await attempt(n, body))) failed++;
       }
     }),

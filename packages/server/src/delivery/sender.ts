@@ -95,7 +95,8 @@ export function createSender(options: SenderOptions): Sender {
    * (its result through `resolve`, undici's controller and what that reaches) survived and was
    * promoted in turn. Sending alone at 128 in flight, runs fell at random into a state where ~45%
    * of each young generation survived, and spent ~40 µs of CPU per attempt instead of ~30; with
-   * the release, none did (10 runs of 10; 4 of 10 without).
+   * the release, none did (16 runs; 7 of 11 without). `npm run bench` measures it beside undici
+   * alone (bench/sending.ts).
    */
   class Attempt implements Dispatcher.DispatchHandler {
     private controller: Dispatcher.DispatchController | null = null;
