@@ -18,6 +18,7 @@ test('sends signed POSTs from its thread and answers with each attempt, in any n
     const sent = await Promise.all(deliveries.map((d) => sender.send(d)));
     sent.forEach((attempt, i) => {
       assert.equal(attempt.delivery, deliveries[i], 'each answer is matched to its own delivery');
+      assert.equal(JSON.parse(attempt.requestHeadersJson)['x-protocol-delivery'], deliveries[i]!.id, "and is that delivery's own attempt");
       assert.equal(attempt.statusCode, 200);
       assert.equal(attempt.responseBody, 'ok');
       assert.equal(attempt.errorStage, null);
@@ -25,6 +26,16 @@ test('sends signed POSTs from its thread and answers with each attempt, in any n
     const arrived = receiver.received.filter((r) => deliveries.some((d) => d.id === r.headers['x-protocol-delivery']));
     assert.equal(arrived.length, 50);
     for (const request of arrived) assert.equal(verifyWebhook(request.body, request.headers as Record<string, string>, TEST_SECRET).type, 'contact.created');
+
+    // The ids that cross to the thread are slots, taken again once answered: a second wave, sent
+    // while one attempt still hangs in its slot, gets each its own answer all the same.
+    const hanging = sender.send(delivery('/hang'));
+    const again = Array.from({ length: 50 }, () => delivery('/ok'));
+    (await Promise.all(again.map((d) => sender.send(d)))).forEach((attempt, i) => {
+      assert.equal(attempt.delivery, again[i]);
+      assert.equal(JSON.parse(attempt.requestHeadersJson)['x-protocol-delivery'], again[i]!.id);
+    });
+    assert.equal((await hanging).errorStage, 'timeout');
 
     const gone = await sender.send(delivery('/gone'));
     assert.deepEqual([gone.statusCode, gone.errorStage, gone.responseBody], [410, 'http', 'gone']);
