@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ClaimedDelivery } from '../store/index.js';
 import { createSender, type Sender, type SenderOptions, type SentAttempt } from './sender.js';
+import { Tickets } from './tickets.js';
 
 /** Messages between the worker and its sender thread. Batched: one postMessage per turn of either event loop. */
 export type ToThread = { type: 'send'; batch: Array<[number, ClaimedDelivery]> } | { type: 'abort-all' } | { type: 'close' };
@@ -31,7 +32,8 @@ const startThread = (entry: URL, workerData: unknown) =>
  * cannot cross to a thread, so a worker given one (tests with fake DNS) sends in-process.
  */
 export function createThreadedSender(options: Omit<SenderOptions, 'lookup'>, entry = ENTRY): Sender & { readonly thread: Worker } {
-  const pending = new Slots<{ delivery: ClaimedDelivery; resolve: (sent: SentAttempt) => void; reject: (error: Error) => void }>();
+  // The id that crosses to the thread is a ticket, reused once its answer is back (tickets.ts).
+  const pending = new Tickets<{ delivery: ClaimedDelivery; resolve: (sent: SentAttempt) => void; reject: (error: Error) => void }>();
   let outbox: Array<[number, ClaimedDelivery]> = [];
   let closing: Promise<void> | undefined;
   let fallback: Sender | undefined;
@@ -43,7 +45,7 @@ export function createThreadedSender(options: Omit<SenderOptions, 'lookup'>, ent
     worker.unref(); // only attempts in flight keep the process alive (ref'd below)
     let ready = false;
     worker.on('message', (message: FromThread) => {
-      // A thread given up on: its attempts were failed, and their slots may be taken by now.
+      // A thread given up on: its attempts were failed, and their tickets may be someone else's by now.
       if (worker !== thread) return;
       if (message.type === 'ready') ready = true;
       if (message.type !== 'sent') return;
@@ -107,44 +109,4 @@ export function createThreadedSender(options: Omit<SenderOptions, 'lookup'>, ent
       return closing;
     },
   };
-}
-
-/**
- * Attempts on the thread, by slot: the id that crosses to the thread is a slot, reused once its
- * answer is back, so nothing is rehashed as attempts come and go. With a Map (ever-growing ids),
- * 27% of each young generation of the worker's thread survived at saturation; with slots, 13%.
- * A Map's table is rebuilt as entries come and go, and one that was promoted keeps what it held
- * (finished attempts, their results) alive through young collections until a full one.
- */
-class Slots<T> {
-  private readonly slots: Array<T | undefined> = [];
-  private readonly free: number[] = [];
-  size = 0;
-
-  add(value: T): number {
-    const slot = this.free.pop() ?? this.slots.length;
-    this.slots[slot] = value;
-    this.size++;
-    return slot;
-  }
-
-  /** The value in `slot`, which is free again. */
-  take(slot: number): T | undefined {
-    const value = this.slots[slot];
-    if (value === undefined) return undefined;
-    this.slots[slot] = undefined;
-    this.free.push(slot);
-    this.size--;
-    return value;
-  }
-
-  values(): T[] {
-    return this.slots.filter((value): value is T => value !== undefined);
-  }
-
-  clear() {
-    this.slots.length = 0;
-    this.free.length = 0;
-    this.size = 0;
-  }
 }

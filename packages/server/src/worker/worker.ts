@@ -4,6 +4,7 @@ import { CONCURRENCY_LIMITS, nextAverage, webhookSlots, type ConcurrencyLimits }
 import { decide } from '../delivery/policy.js';
 import { createSender, type Sender, type SentAttempt } from '../delivery/sender.js';
 import { createThreadedSender } from '../delivery/sender-thread.js';
+import { Tickets } from '../delivery/tickets.js';
 import type { Lookup } from '../delivery/ssrf.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AttemptRecord, ClaimedDelivery, Store } from '../store/index.js';
@@ -63,7 +64,8 @@ export function createWorker(options: WorkerOptions) {
   const held = new Map<string, { started: Map<string, number>; queue: ClaimedDelivery[] }>();
   /** Per webhook: the moving average of its attempts' durations, which earns it more slots. */
   const averageMs = new Map<string, number>();
-  const inFlight = new Map<string, ClaimedDelivery>();
+  /** Deliveries being sent, by ticket (tickets.ts). */
+  const inFlight = new Tickets<ClaimedDelivery>();
   /** Attempts cut short by shutdown: not attempts; their deliveries are given back instead. */
   const abandoned = new Set<string>();
   let heldCount = 0;
@@ -130,20 +132,20 @@ export function createWorker(options: WorkerOptions) {
       return;
     }
     entry.started.set(delivery.id, Date.now());
-    inFlight.set(delivery.id, delivery);
+    const ticket = inFlight.add(delivery);
     void sender.send(delivery).then(
-      (sent) => finished(delivery, entry, sent),
+      (sent) => finished(delivery, entry, ticket, sent),
       (error: Error) => {
         // The sender thread died: no outcome is known, so the delivery is given back and sent again.
         logger.error({ err: error, delivery: delivery.id }, 'sending failed; the delivery is given back');
         void store.claims.release(owner, [delivery]).catch(() => undefined); // else its lease runs out
-        finished(delivery, entry);
+        finished(delivery, entry, ticket);
       },
     );
   }
 
-  function finished(delivery: ClaimedDelivery, entry: { started: Map<string, number>; queue: ClaimedDelivery[] }, sent?: SentAttempt) {
-    inFlight.delete(delivery.id);
+  function finished(delivery: ClaimedDelivery, entry: { started: Map<string, number>; queue: ClaimedDelivery[] }, ticket: number, sent?: SentAttempt) {
+    inFlight.take(ticket);
     if (sent && !abandoned.has(delivery.id)) writer.add(toRecord(sent));
     abandoned.delete(delivery.id);
     entry.started.delete(delivery.id);
