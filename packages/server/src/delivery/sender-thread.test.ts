@@ -27,8 +27,8 @@ test('sends signed POSTs from its thread and answers with each attempt, in any n
     assert.equal(arrived.length, 50);
     for (const request of arrived) assert.equal(verifyWebhook(request.body, request.headers as Record<string, string>, TEST_SECRET).type, 'contact.created');
 
-    // The ids that cross to the thread are slots, taken again once answered: a second wave, sent
-    // while one attempt still hangs in its slot, gets each its own answer all the same.
+    // The ids that cross to the thread are tickets, handed out again once answered: a second wave,
+    // sent while one attempt still hangs under its own, gets each its own answer all the same.
     const hanging = sender.send(delivery('/hang'));
     const again = Array.from({ length: 50 }, () => delivery('/ok'));
     (await Promise.all(again.map((d) => sender.send(d)))).forEach((attempt, i) => {

@@ -12,13 +12,18 @@
 export class Tickets<T> {
   private readonly held: Array<T | undefined> = [];
   private readonly free: number[] = [];
-  size = 0;
+  private count = 0;
+
+  /** How many values are held. */
+  get size(): number {
+    return this.count;
+  }
 
   /** Holds `value`; the ticket that takes it back. */
   add(value: T): number {
     const ticket = this.free.pop() ?? this.held.length;
     this.held[ticket] = value;
-    this.size++;
+    this.count++;
     return ticket;
   }
 
@@ -28,7 +33,7 @@ export class Tickets<T> {
     if (value === undefined) return undefined;
     this.held[ticket] = undefined;
     this.free.push(ticket);
-    this.size--;
+    this.count--;
     return value;
   }
 
@@ -39,6 +44,6 @@ export class Tickets<T> {
   clear() {
     this.held.length = 0;
     this.free.length = 0;
-    this.size = 0;
+    this.count = 0;
   }
 }
