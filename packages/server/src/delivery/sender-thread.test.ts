@@ -76,6 +76,32 @@ test('a thread that dies fails what it held, and a new thread sends the next', a
   }
 });
 
+test('an answer from a thread given up on settles nothing: its tickets belong to the new thread now', async () => {
+  const sender = createThreadedSender({ ...options, timeoutMs: 30_000 });
+  try {
+    const first = delivery('/hang');
+    const failed = sender.send(first);
+    await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === first.id });
+    // The thread reports an error and is given up on, but it is still running: answers it had
+    // on their way may arrive after the new thread has handed out the same tickets.
+    const old = sender.thread;
+    old.emit('error', new Error('boom'));
+    await assert.rejects(failed, SenderThreadError);
+    const waiting = delivery('/hang');
+    const pending = sender.send(waiting);
+    await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === waiting.id });
+    const stale = { startedAt: 0, durationMs: 1, statusCode: 299, requestHeadersJson: '{}', responseHeadersJson: '{}', responseBody: 'stale', error: null, errorStage: null };
+    old.emit('message', { type: 'sent', batch: [[0, stale]] });
+    sender.abortAll();
+    const settled = await pending;
+    assert.equal(settled.statusCode, null, 'settled by its own thread (aborted), not by the stale answer');
+    assert.match(settled.error!, /aborted/);
+    await old.terminate();
+  } finally {
+    await sender.close();
+  }
+});
+
 test('a thread that cannot start leaves the sending to an in-process sender', async () => {
   const sender = createThreadedSender(options, new URL('data:text/javascript,throw new Error("cannot start")'));
   try {
