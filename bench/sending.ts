@@ -75,8 +75,9 @@ process.on('message', async (message: { secrets?: Record<string, string>; run?: 
   if (message.secrets) secrets = message.secrets;
   if (message.run) {
     try {
-      await run(Math.min(2_000, message.run)); // warm-up, not measured
-      process.send!({ result: await run(message.run) });
+      const warmUp = Math.min(2_000, message.run); // not measured
+      await run(warmUp);
+      process.send!({ result: await run(message.run), sent: warmUp + message.run });
     } catch (error) {
       process.send!({ error: (error as Error).message });
     }

@@ -7,7 +7,8 @@
  * their results, alive through young-generation collections until a full one. At saturation the
  * worker's thread kept 27% of each young generation with a Map for the sender thread's attempts
  * and another for its own in flight, 14% with the first replaced, 7% with both (the bare loop's:
- * ~7%). An array of tickets keeps no more than what is live.
+ * ~7%). An array of tickets keeps no more than what is live. (The sender's own deadline Map of
+ * attempts stays: its sweeper walks it in order, and a settled attempt has let go of everything.)
  */
 export class Tickets<T> {
   private readonly held: Array<T | undefined> = [];
