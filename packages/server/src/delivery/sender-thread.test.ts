@@ -10,6 +10,13 @@ after(() => receiver.close());
 
 const delivery = (path: string) => claimedDelivery(`${receiver.url}${path}`);
 const options = { timeoutMs: 500, allowPrivateUrls: true, connectionsPerOrigin: 8 };
+/** An attempt to an endpoint that never answers, once its request has arrived there (wrapped: awaiting it would wait for its end). */
+async function hanging(sender: ReturnType<typeof createThreadedSender>) {
+  const hang = delivery('/hang');
+  const attempt = sender.send(hang);
+  await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === hang.id });
+  return { attempt };
+}
 
 test('sends signed POSTs from its thread and answers with each attempt, in any number at once', async () => {
   const sender = createThreadedSender(options);
@@ -48,11 +55,9 @@ test('sends signed POSTs from its thread and answers with each attempt, in any n
 
 test('abortAll cuts attempts short at once; a closed sender refuses new ones', async () => {
   const sender = createThreadedSender({ ...options, timeoutMs: 30_000 });
-  const hang = delivery('/hang');
-  const hanging = sender.send(hang);
-  await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === hang.id });
+  const { attempt } = await hanging(sender);
   sender.abortAll();
-  const aborted = await hanging;
+  const aborted = await attempt;
   assert.equal(aborted.statusCode, null);
   assert.match(aborted.error!, /aborted/);
   await sender.close();
@@ -62,9 +67,7 @@ test('abortAll cuts attempts short at once; a closed sender refuses new ones', a
 test('a thread that dies fails what it held, and a new thread sends the next', async () => {
   const sender = createThreadedSender({ ...options, timeoutMs: 30_000 });
   try {
-    const hang = delivery('/hang');
-    const held = sender.send(hang);
-    await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === hang.id });
+    const { attempt: held } = await hanging(sender);
     const dead = sender.thread;
     await dead.terminate();
     await assert.rejects(held, SenderThreadError);
@@ -79,17 +82,13 @@ test('a thread that dies fails what it held, and a new thread sends the next', a
 test('an answer from a thread given up on settles nothing: its tickets belong to the new thread now', async () => {
   const sender = createThreadedSender({ ...options, timeoutMs: 30_000 });
   try {
-    const first = delivery('/hang');
-    const failed = sender.send(first);
-    await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === first.id });
+    const { attempt: failed } = await hanging(sender);
     // The thread reports an error and is given up on, but it is still running: answers it had
     // on their way may arrive after the new thread has handed out the same tickets.
     const old = sender.thread;
     old.emit('error', new Error('boom'));
     await assert.rejects(failed, SenderThreadError);
-    const waiting = delivery('/hang');
-    const pending = sender.send(waiting);
-    await receiver.waitFor(1, { filter: (r) => r.headers['x-protocol-delivery'] === waiting.id });
+    const { attempt: pending } = await hanging(sender);
     const stale = { startedAt: 0, durationMs: 1, statusCode: 299, requestHeadersJson: '{}', responseHeadersJson: '{}', responseBody: 'stale', error: null, errorStage: null };
     old.emit('message', { type: 'sent', batch: [[0, stale]] });
     sender.abortAll();
