@@ -249,26 +249,32 @@ const cpuOf = (usage: ProcessUsage) => Object.entries(usage).map(([name, u]) => 
 
 print(`# Protocol benchmark${quick ? ' (smoke run)' : ''}`);
 print();
-print(`${new Date().toISOString()} · ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · ${RUNS} run(s) each, median [range]`);
+print(`${new Date().toISOString()} · ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version} · ${RUNS} run(s) each, median [range]; throughput in rounds (every system once per round), its ratios per round`);
 print();
 print(`## Throughput: ${fmt(CHANGES)} changes × ${WEBHOOKS} subscribed webhooks = ${fmt(CHANGES * WEBHOOKS)} deliveries`);
 print();
 print('| system | deliveries/s | × L0 | × BullMQ | changes acknowledged/s | machine CPU per delivery (busy) | CPU % of a core / peak RSS, per process |');
 print('|---|---|---|---|---|---|---|');
-const results = new Map<SystemName, { perSecond: ReturnType<typeof spread>; changesPerSecond: number; usage: ProcessUsage; machine: Throughput['machine'] }>();
-for (const [name, start] of SYSTEMS) {
-  if (only && !only.some((o) => name.toLowerCase().includes(o.toLowerCase()))) continue;
-  const runs: Throughput[] = [];
-  for (let r = 0; r < RUNS; r++) runs.push(await throughput(start));
-  const median = spread(runs.map((r) => r.perSecond));
-  const middle = runs.find((r) => r.perSecond === median.median)!;
-  results.set(name, { perSecond: median, changesPerSecond: middle.changesPerSecond, usage: middle.usage, machine: middle.machine });
-}
-for (const [name, result] of results) {
-  const l0 = results.get('L0')?.perSecond.median;
-  const bull = results.get('BullMQ')?.perSecond.median;
-  const s = result.perSecond;
-  print(`| ${name} | ${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}] | ${l0 ? fmt(s.median / l0, 2) : '—'} | ${bull ? fmt(s.median / bull, 2) : '—'} | ${name === 'L0' ? '—' : fmt(result.changesPerSecond)} | ${fmt(result.machine.usPerUnit)} µs (${fmt(result.machine.busyPercent)}%) | ${cpuOf(result.usage)} |`);
+// Rounds, not one system's runs after another's: in round r every system runs once, so each
+// ratio compares runs minutes apart, and the table gives the median and range of the rounds'
+// ratios. This machine's speed drifts from one minute to the next (L0 measured 8.8k, then 17.0k,
+// then 13.2k/s within ten minutes of session 14); three L0 runs followed by three of each system
+// put that drift into the ratios of their medians.
+const chosen = SYSTEMS.filter(([name]) => !only || only.some((o) => name.toLowerCase().includes(o.toLowerCase())));
+const rounds = new Map<SystemName, Throughput[]>(chosen.map(([name]) => [name, []]));
+for (let r = 0; r < RUNS; r++) for (const [name, start] of chosen) rounds.get(name)!.push(await throughput(start));
+/** Per round, this system's rate over the other's, as median [range]; '—' when the other did not run. */
+const ratio = (runs: Throughput[], other: SystemName) => {
+  const base = rounds.get(other);
+  if (!base) return '—';
+  if (base === runs) return '1.00';
+  const r = spread(runs.map((run, i) => run.perSecond / base[i]!.perSecond));
+  return RUNS === 1 ? fmt(r.median, 2) : `${fmt(r.median, 2)} [${fmt(r.min, 2)}–${fmt(r.max, 2)}]`;
+};
+for (const [name, runs] of rounds) {
+  const s = spread(runs.map((r) => r.perSecond));
+  const middle = runs.find((r) => r.perSecond === s.median)!;
+  print(`| ${name} | ${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}] | ${ratio(runs, 'L0')} | ${ratio(runs, 'BullMQ')} | ${name === 'L0' ? '—' : fmt(middle.changesPerSecond)} | ${fmt(middle.machine.usPerUnit)} µs (${fmt(middle.machine.busyPercent)}%) | ${cpuOf(middle.usage)} |`);
 }
 if (!only || only.includes('sending')) {
   print();
