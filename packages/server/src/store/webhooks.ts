@@ -6,10 +6,22 @@ import { newId } from './ids.js';
 import { paginate } from './pagination.js';
 import { oldestPending, status } from './status.js';
 import { countFinished, finishedLastDay } from './webhook-stats.js';
-import type { Row } from './schema.js';
+import type { Kysely } from 'kysely';
+import type { Row, Tables } from './schema.js';
 
 /** How long the old secret keeps signing after a rotation. */
 export const ROTATION_OVERLAP_SECONDS = 24 * 3600;
+
+/**
+ * A webhook's attempts, found through its deliveries (`deliveries_webhook`, then
+ * `attempts_delivery` per delivery). Attempts have no index by webhook, and by `webhook_id` the
+ * delete read every attempt of the account, holding SQLite's write lock all the while.
+ */
+export const deleteAttemptsOf = (db: Kysely<Tables>, account: string, webhookId: string) =>
+  db
+    .deleteFrom('attempts')
+    .where('account_id', '=', account)
+    .where('delivery_id', 'in', (eb) => eb.selectFrom('deliveries').select('id').where('account_id', '=', account).where('webhook_id', '=', webhookId));
 
 export function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
@@ -141,7 +153,7 @@ export function webhooksStore(ctx: StoreContext) {
     async delete(account: string, id: string): Promise<void> {
       await require(account, id);
       await ctx.db.transaction().execute(async (tx) => {
-        await tx.deleteFrom('attempts').where('account_id', '=', account).where('webhook_id', '=', id).execute();
+        await deleteAttemptsOf(tx, account, id).execute();
         await tx.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhook_stats').where('account_id', '=', account).where('webhook_id', '=', id).execute();
