@@ -21,6 +21,11 @@ test('npm run bench -- --quick measures every system and writes its report', () 
     assert.ok(row, `${system} has a throughput row`);
     assert.match(row!, /^\| [^|]+ \| [\d,]+ \[/, `${system} delivered at a measurable rate`);
     assert.match(row!, /\| [\d,]+ µs \(\d+%\) \|/, `${system} has the machine's CPU per delivery`);
+    // × L0, × BullMQ, × its bare loop: Protocol's rows have all three, the bare loops' no third.
+    const ratios = row!.split(' | ').slice(2, 5);
+    assert.match(ratios[0]!, /^[\d.]+$/, `${system} × L0`);
+    assert.match(ratios[1]!, /^[\d.]+$/, `${system} × BullMQ`);
+    assert.match(ratios[2]!, system.startsWith('Protocol') ? /^[\d.]+$/ : /^—$/, `${system} × its bare loop`);
   }
   assert.match(report, /## Sending alone/);
   for (const sender of ['undici `Pool.request`', "Protocol's sender"]) {
