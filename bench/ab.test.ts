@@ -1,0 +1,69 @@
+// `npm run bench:ab`'s smoke runs (tiny N, one round): two systems side by side, each side's
+// environment, the PostgreSQL variant, and its refusals. Apart from the bench's own smoke run
+// (bench.test.ts), so that neither file nears the test runner's time limit on a slow machine.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import { test } from 'node:test';
+import { runBench } from './smoke.js';
+
+test('npm run bench:ab measures two systems side by side and reports their ratio', () => {
+  const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', '--b-system=bare', '--a-env=PROTOCOL_LOG_LEVEL=warn']);
+  assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /^A: protocol from this checkout with \{"PROTOCOL_LOG_LEVEL":"warn"\}$/m);
+  assert.match(result.stdout, /^B: bare SQLite loop$/m);
+  const row = /^\| 1 \| ([\d.,]+) µs \([\d.,]+\), ([\d,]+) deliveries \| ([\d.,]+) µs \([\d.,]+\), ([\d,]+) deliveries \| ([\d.]+) \|$/m.exec(result.stdout);
+  assert.ok(row, result.stdout);
+  const [, aUs, aDelivered, bUs, bDelivered, ratio] = row.map((cell) => Number(cell?.replace(/,/g, '')));
+  // Every change of the measured second arrived on both sides (20 changes × 20 webhooks), each at a CPU cost.
+  assert.equal(aDelivered, 400);
+  assert.equal(bDelivered, 400);
+  assert.ok(aUs! > 0 && bUs! > 0);
+  assert.ok(Math.abs(ratio! - bUs! / aUs!) < 0.01, 'the ratio is B over A');
+  assert.match(result.stdout, /^B \/ A, CPU per delivery: [\d.]+ \[[\d.]+–[\d.]+\]$/m);
+});
+
+test('npm run bench:ab hands each side its own environment, and stops at once when a side cannot start', () => {
+  // B's setting is invalid, so B's `protocol serve` refuses to start: that it says so proves the
+  // environment reached B's process. A (started first in round 1) must be stopped, not left
+  // running: stopping it removes its data directory, which a process left behind would keep.
+  const benchDirs = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('protocol-bench-'));
+  const before = benchDirs();
+  const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', '--b-env=PROTOCOL_LOG_LEVEL=loud'], 60_000);
+  assert.equal(result.signal, null, 'it exited by itself, not by the timeout');
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /PROTOCOL_LOG_LEVEL="loud" is invalid/);
+  assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
+  assert.deepEqual(benchDirs(), before, 'side A was stopped and its directory removed');
+});
+
+test('npm run bench:ab on PostgreSQL counts the database server processes that serve each side', () => {
+  const result = runBench('bench/ab.ts', ['--database=postgres', '--rate=20', '--seconds=1', '--rounds=1', '--b-system=bare']);
+  assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /^B: bare PostgreSQL loop$/m);
+  const row = /^\| 1 \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| [\d.]+ \|$/m.exec(result.stdout);
+  assert.ok(row, result.stdout);
+  const [, aTotal, aServer, aDelivered, bTotal, bServer, bDelivered] = row.map((cell) => Number(cell?.replace(/,/g, '')));
+  assert.equal(aDelivered, 400);
+  assert.equal(bDelivered, 400);
+  // Each side's server processes (found by the connections' application_name) did work, and it is part of the total.
+  assert.ok(aServer! > 0 && bServer! > 0, 'the database server worked for both sides');
+  assert.ok(aTotal! > aServer! && bTotal! > bServer!);
+});
+
+test('npm run bench:ab refuses bad options before it starts anything', () => {
+  for (const [arg, message] of [
+    ['--rate=fast', /--rate must be a positive number, not fast/],
+    ['--rounds=1.5', /--rounds must be a positive whole number/],
+    ['--b-system=bulk', /--b-system must be one of protocol, bare, not bulk/],
+    ['--database=mysql', /--database must be one of sqlite, postgres/],
+    ['--b=/nonexistent', /--b=\/nonexistent is not a built checkout/],
+    ['--a-env=NOEQUALS', /--a-env takes NAME=value pairs/],
+    ['--ratee=3', /unknown option --ratee=3/],
+  ] as const) {
+    const result = runBench('bench/ab.ts', [arg], 30_000);
+    assert.equal(result.status, 2, `${arg}: ${result.stderr}`);
+    assert.match(result.stderr, message, arg);
+    assert.equal(result.stdout, '', `${arg}: nothing ran`);
+  }
+});
