@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { runBench } from './smoke.js';
 
@@ -27,14 +28,17 @@ test('npm run bench:ab hands each side its own environment, and stops at once wh
   // B's setting is invalid, so B's `protocol serve` refuses to start: that it says so proves the
   // environment reached B's process. A (started first in round 1) must be stopped, not left
   // running: stopping it removes its data directory, which a process left behind would keep.
-  const benchDirs = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('protocol-bench-'));
-  const before = benchDirs();
-  const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', '--b-env=PROTOCOL_LOG_LEVEL=loud'], 60_000);
+  // Its own temporary directory: the bench's other smoke run (another test file) makes and
+  // removes its directories in the shared one meanwhile.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-test-'));
+  const benchDirs = () => fs.readdirSync(tmp).filter((name) => name.startsWith('protocol-bench-'));
+  const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', '--b-env=PROTOCOL_LOG_LEVEL=loud'], 60_000, { TMPDIR: tmp });
   assert.equal(result.signal, null, 'it exited by itself, not by the timeout');
   assert.equal(result.status, 1);
   assert.match(result.stderr, /PROTOCOL_LOG_LEVEL="loud" is invalid/);
   assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
-  assert.deepEqual(benchDirs(), before, 'side A was stopped and its directory removed');
+  assert.deepEqual(benchDirs(), [], 'side A was stopped and its directory removed');
+  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 test('npm run bench:ab on PostgreSQL counts the database server processes that serve each side', () => {
