@@ -77,8 +77,11 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     // cores; dedicated worker processes scale by their number instead (with two of them on two
     // cores, a thread each only added contention: PostgreSQL throughput 1.8k → 1.6k/s).
     const started = createWorker({ store, logger, metrics, ...config, lookup: options.lookup, senderThread: options.roles.api });
-    // Wake-ups: this process's commits at once; other processes' through LISTEN/NOTIFY; polling beneath both.
-    unsubscribe = store.onCommit((committed) => committed.deliveries > 0 && started.wake());
+    // This process's writes hand their new deliveries straight to it while it has room and
+    // nothing older waits (store/hand-over.ts); it claims the rest. Wake-ups for those: this
+    // process's commits at once; other processes' through LISTEN/NOTIFY; polling beneath both.
+    store.handOverTo(started.handOver);
+    unsubscribe = store.onCommit((committed) => committed.deliveries > committed.handedOver && started.wake());
     unlisten = await database.listenForDeliveries?.(started.wake);
     started.start();
     worker = started;
@@ -96,6 +99,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
   const stop = () =>
     (stopping ??= (async () => {
       await app.close();
+      store.handOverTo(undefined);
       unsubscribe?.();
       await unlisten?.();
       await purger?.stop();

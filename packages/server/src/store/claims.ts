@@ -157,7 +157,6 @@ const storable = (text: string | null) => (text !== null && text.includes('\0') 
  */
 export function claimsStore(ctx: StoreContext) {
   const { db } = ctx;
-  const lastLease = new Map<string, number>();
   return {
     /**
      * Leases up to `limit` due deliveries, oldest due first, skipping webhooks the worker has no
@@ -165,12 +164,17 @@ export function claimsStore(ctx: StoreContext) {
      */
     async claim(owner: string, options: { limit: number; leaseMs: number; exclude?: string[] }): Promise<ClaimedDelivery[]> {
       const nowMs = Date.now();
-      // Each claim's lease ends at a distinct millisecond, which then names exactly its rows
-      // (two claims by one owner within a millisecond would otherwise share it).
-      const leaseUntil = Math.max(nowMs + options.leaseMs, (lastLease.get(owner) ?? 0) + 1);
-      const rows = await leaseDue(ctx.database, { owner, until: leaseUntil, now: nowMs, limit: options.limit, exclude: options.exclude ?? [] });
-      if (rows.length === 0) return [];
-      lastLease.set(owner, leaseUntil);
+      // The end is taken before the lease runs: a hand-over committed between SQLite's UPDATE and
+      // its SELECT must not share it, or the SELECT would return the hand-over's rows too.
+      const until = ctx.leaseEnd(owner, options.leaseMs);
+      const rows = await leaseDue(ctx.database, { owner, until, now: nowMs, limit: options.limit, exclude: options.exclude ?? [] }).catch((error) => {
+        ctx.unusedLeaseEnd(owner, until);
+        throw error;
+      });
+      if (rows.length === 0) {
+        ctx.unusedLeaseEnd(owner, until);
+        return [];
+      }
       const nowSeconds = Math.floor(nowMs / 1000);
       // One string per event body: a claim holds a change's deliveries side by side, and each
       // row brings its own copy. The copies die at once instead of living until the results are

@@ -5,6 +5,7 @@ import { bindConnection, compiled, slot } from './compiled.js';
 import { fanOut } from './fanout.js';
 import { pipelinedTransaction } from './pinned.js';
 import type { GroupCommit } from './group-commit.js';
+import { Reservation, type HandOver } from './hand-over.js';
 import type { Tables } from './schema.js';
 import { newId } from './ids.js';
 
@@ -22,6 +23,12 @@ export interface StoreContext {
   afterCommit(committed: Committed): void;
   /** SQLite: writes share transactions (group-commit.ts); undefined on PostgreSQL. */
   groupCommit?: GroupCommit;
+  /** This process's worker, when it takes new deliveries as they are written (hand-over.ts). */
+  handOver?: HandOver;
+  /** The end of a new lease for `owner` (ms), distinct from every other of its leases. */
+  leaseEnd(owner: string, leaseMs: number): number;
+  /** That end leased nothing after all. */
+  unusedLeaseEnd(owner: string, end: number): void;
 }
 
 export interface StoredEvent {
@@ -33,6 +40,8 @@ export interface StoredEvent {
 export interface Committed {
   events: StoredEvent[];
   deliveries: number;
+  /** Of those, how many this process's worker took as they were written (nothing to claim). */
+  handedOver: number;
 }
 
 /** One write: a transaction scoped to an account, with the events it emits. */
@@ -52,11 +61,15 @@ const insertEvent = compiled((db) =>
 );
 
 export async function write<T>(ctx: StoreContext, account: string, work: (scope: WriteScope) => Promise<T>): Promise<T> {
-  const committed: Committed = { events: [], deliveries: 0 };
+  const committed: Committed = { events: [], deliveries: 0, handedOver: 0 };
+  let reservation: Reservation | undefined;
   const inTransaction = async (tx: Kysely<Tables>) => {
-    // Reset here: a group-commit savepoint that rolled back must not leave its events behind.
+    // Reset here: a group-commit savepoint that rolled back must not leave its events behind,
+    // nor its deliveries' reserved room.
     committed.events = [];
     committed.deliveries = 0;
+    reservation?.cancel();
+    reservation = ctx.handOver && new Reservation(ctx.handOver, ctx.leaseEnd);
     await bindConnection(tx);
     const now = ctx.now();
     const value = await work({
@@ -69,12 +82,22 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
         const body = JSON.stringify({ id, type, payload });
         const stored = insertEvent(tx, { id, account_id: account, type, body, created_at: now });
         committed.events.push({ id, accountId: account, type });
-        committed.deliveries += await fanOut(tx, { account, eventId: id, eventSeq: stored.then(({ rows }) => rows[0]!.seq), type, now, finalAttempt: ctx.attemptsPerDelivery });
+        committed.deliveries += await fanOut(tx, { account, eventId: id, eventSeq: stored.then(({ rows }) => rows[0]!.seq), type, body, now, finalAttempt: ctx.attemptsPerDelivery }, reservation);
       },
     });
     return value;
   };
-  const result = ctx.groupCommit ? await ctx.groupCommit(inTransaction) : await pipelinedTransaction(ctx.db, inTransaction);
+  let result: T;
+  try {
+    result = ctx.groupCommit ? await ctx.groupCommit(inTransaction) : await pipelinedTransaction(ctx.db, inTransaction);
+  } catch (error) {
+    reservation?.cancel();
+    throw error;
+  }
+  if (reservation) {
+    committed.handedOver = reservation.deliveries.length;
+    reservation.deliver();
+  }
   if (committed.events.length > 0) ctx.afterCommit(committed);
   return result;
 }

@@ -58,7 +58,7 @@ export function deliveriesStore(ctx: StoreContext) {
     return row;
   };
   /** After a commit that made deliveries due: wakes the workers, this process's and (PostgreSQL) the others'. */
-  const wake = () => ctx.afterCommit({ events: [], deliveries: 1 });
+  const wake = () => ctx.afterCommit({ events: [], deliveries: 1, handedOver: 0 });
   const requireEnabled = (webhook: Row<'webhooks'>) => {
     if (webhook.enabled !== 1) throw new ProtocolError('conflict', `Webhook '${webhook.id}' is disabled; enable it first`);
   };

@@ -1,44 +1,47 @@
 import type { Kysely } from 'kysely';
-import type { Tables } from './schema.js';
+import type { Row, Tables } from './schema.js';
 import { compiled, compiledPerCount, slot } from './compiled.js';
 import { newId } from './ids.js';
+import type { Reservation } from './hand-over.js';
+import { signingSecrets } from './webhooks.js';
 
 /** Rows per INSERT: far below SQLite's and PostgreSQL's bound-parameter limits. */
 const CHUNK = 500;
 
-const subscribed = compiled((db) =>
+const subscribedBuilder = (db: Kysely<Tables>) =>
   db
     .selectFrom('webhook_events')
     .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'webhook_events.account_id').onRef('webhooks.id', '=', 'webhook_events.webhook_id'))
-    .select(['webhooks.id', 'webhooks.seq'])
     .where('webhook_events.account_id', '=', slot('account'))
     .where('webhook_events.type', '=', slot('type'))
-    .where('webhooks.enabled', '=', 1),
-);
+    .where('webhooks.enabled', '=', 1);
+const subscribed = compiled((db) => subscribedBuilder(db).select(['webhooks.id', 'webhooks.seq']));
+/** With what sending needs, when this process's worker may take the deliveries at once (hand-over.ts). */
+const subscribedToSend = compiled((db) => subscribedBuilder(db).select(['webhooks.id', 'webhooks.seq', 'webhooks.url', 'webhooks.secret', 'webhooks.previous_secret', 'webhooks.previous_secret_expires_at']));
 
 /** Row i's own values are `id<i>`, `webhook<i>` and `webhookSeq<i>`; the rest every row shares, by column name. */
-const insertDeliveries = compiledPerCount(64, (db, n) =>
-  db.insertInto('deliveries').values(
-    Array.from({ length: n }, (_, i) => ({
-      id: slot(`id${i}`),
-      webhook_id: slot(`webhook${i}`),
-      webhook_seq: slot(`webhookSeq${i}`),
-      account_id: slot('account_id'),
-      event_id: slot('event_id'),
-      event_seq: slot('event_seq'),
-      event_type: slot('event_type'),
-      status: 'pending' as const,
-      attempt_count: 0,
-      final_attempt: slot('final_attempt'),
-      due_at: slot('due_at'),
-      lease_owner: null,
-      lease_expires_at: null,
-      last_attempt_at: null,
-      created_at: slot('created_at'),
-      updated_at: slot('created_at'),
-    })),
-  ),
-);
+const deliveryRows = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    id: slot<string>(`id${i}`),
+    webhook_id: slot<string>(`webhook${i}`),
+    webhook_seq: slot<number>(`webhookSeq${i}`),
+    account_id: slot<string>('account_id'),
+    event_id: slot<string>('event_id'),
+    event_seq: slot<number>('event_seq'),
+    event_type: slot<string>('event_type'),
+    status: 'pending' as const,
+    attempt_count: 0,
+    final_attempt: slot<number>('final_attempt'),
+    due_at: slot<number>('due_at'),
+    lease_owner: slot<string | null>('lease_owner'),
+    lease_expires_at: slot<number | null>('lease_expires_at'),
+    last_attempt_at: null,
+    created_at: slot<number>('created_at'),
+    updated_at: slot<number>('created_at'),
+  }));
+const insertDeliveries = compiledPerCount(64, (db, n) => db.insertInto('deliveries').values(deliveryRows(n)));
+/** Deliveries handed over are sent by key (`seq`), as claimed ones are. */
+const insertLeased = compiledPerCount(64, (db, n) => db.insertInto('deliveries').values(deliveryRows(n)).returning(['id', 'seq']));
 
 /**
  * One delivery per enabled webhook subscribed to the event's type, in the event's transaction.
@@ -48,9 +51,11 @@ const insertDeliveries = compiledPerCount(64, (db, n) =>
 export async function fanOut(
   tx: Kysely<Tables>,
   /** `eventSeq` is still on its way (the event's INSERT): the subscribed webhooks are looked up beside it. */
-  event: { account: string; eventId: string; eventSeq: Promise<number>; type: string; now: number; finalAttempt: number },
+  event: { account: string; eventId: string; eventSeq: Promise<number>; type: string; body: string; now: number; finalAttempt: number },
+  /** This process's worker, if it takes deliveries as they are written (hand-over.ts). */
+  reservation?: Reservation,
 ): Promise<number> {
-  const [{ rows: webhooks }, eventSeq] = await Promise.all([subscribed(tx, { account: event.account, type: event.type }), event.eventSeq]);
+  const [{ rows: webhooks }, eventSeq] = await Promise.all([(reservation ? subscribedToSend : subscribed)(tx, { account: event.account, type: event.type }), event.eventSeq]);
   const shared = {
     account_id: event.account,
     event_id: event.eventId,
@@ -58,14 +63,52 @@ export async function fanOut(
     event_type: event.type,
     final_attempt: event.finalAttempt,
     due_at: event.now * 1000,
+    lease_owner: null,
+    lease_expires_at: null,
     created_at: event.now,
   };
-  for (let i = 0; i < webhooks.length; i += CHUNK) {
-    const chunk = webhooks.slice(i, i + CHUNK);
-    const rows = chunk.flatMap((webhook, j) => [[`id${j}`, newId()], [`webhook${j}`, webhook.id], [`webhookSeq${j}`, webhook.seq]]);
-    // Object.assign, not a spread: V8 spreads an object of this many keys into a literal on a
-    // slow path (~120 µs for 20 webhooks, 5% of the API's CPU per change; assign: ~4 µs).
-    await insertDeliveries(tx, chunk.length, Object.assign(Object.fromEntries(rows), shared));
+  const taken = reservation?.reserve(webhooks.map((webhook) => webhook.id));
+  const pending = taken ? webhooks.filter((_, i) => !taken[i]) : webhooks;
+  for (let i = 0; i < pending.length; i += CHUNK) {
+    const chunk = pending.slice(i, i + CHUNK);
+    await insertDeliveries(tx, chunk.length, Object.assign(rowValues(chunk), shared));
+  }
+  // Only with a reservation, whose webhooks came with what sending needs.
+  const leased = (taken ? webhooks.filter((_, i) => taken[i]) : []) as Array<Pick<Row<'webhooks'>, 'id' | 'seq' | 'url' | 'secret' | 'previous_secret' | 'previous_secret_expires_at'>>;
+  if (leased.length > 0) {
+    const lease = { due_at: reservation!.until, lease_owner: reservation!.owner, lease_expires_at: reservation!.until };
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < leased.length; i += CHUNK) {
+      const chunk = leased.slice(i, i + CHUNK);
+      const values = rowValues(chunk);
+      const { rows } = await insertLeased(tx, chunk.length, Object.assign(values, shared, lease));
+      const seqs = new Map(rows.map((row) => [row.id, row.seq]));
+      chunk.forEach((webhook, j) => {
+        const id = values[`id${j}`] as string;
+        reservation!.deliveries.push({
+          id,
+          seq: seqs.get(id)!,
+          webhookSeq: webhook.seq,
+          accountId: event.account,
+          eventId: event.eventId,
+          eventType: event.type,
+          webhookId: webhook.id,
+          url: webhook.url,
+          body: event.body,
+          attempt: 1,
+          finalAttempt: event.finalAttempt,
+          webhookEnabled: true,
+          ...signingSecrets(webhook, nowSeconds),
+        });
+      });
+    }
   }
   return webhooks.length;
+}
+
+/** Each row's own values: a new id, and its webhook's id and key. */
+function rowValues(webhooks: ReadonlyArray<{ id: string; seq: number }>): Record<string, unknown> {
+  // Object.assign onto this, not a spread: V8 spreads an object of this many keys into a literal
+  // on a slow path (~120 µs for 20 webhooks, 5% of the API's CPU per change; assign: ~4 µs).
+  return Object.fromEntries(webhooks.flatMap((webhook, j) => [[`id${j}`, newId()], [`webhook${j}`, webhook.id], [`webhookSeq${j}`, webhook.seq]]));
 }

@@ -7,7 +7,7 @@ import { createThreadedSender } from '../delivery/sender-thread.js';
 import { Tickets } from '../delivery/tickets.js';
 import type { Lookup } from '../delivery/ssrf.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { AttemptRecord, ClaimedDelivery, Store } from '../store/index.js';
+import type { AttemptRecord, ClaimedDelivery, HandOver, Store } from '../store/index.js';
 import { ResultWriter } from './result-writer.js';
 
 export interface WorkerOptions {
@@ -69,6 +69,11 @@ export function createWorker(options: WorkerOptions) {
   /** Attempts cut short by shutdown: not attempts; their deliveries are given back instead. */
   const abandoned = new Set<string>();
   let heldCount = 0;
+  /** Room reserved by writes in progress for deliveries handed over at their commit, in all and per webhook. */
+  let reserved = 0;
+  const reservedBy = new Map<string, number>();
+  /** The last claim took every due delivery it could: nothing waits in the database that new ones would overtake. */
+  let caughtUp = false;
   let running = false;
   let loop: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
@@ -189,16 +194,19 @@ export function createWorker(options: WorkerOptions) {
     if (writer.backlog >= unwrittenLimit) {
       writer.hurry(); // unwritten results are what holds the worker: write them now
       claimAgain = true;
+      caughtUp = false;
       return false;
     }
-    const room = Math.min(concurrency - heldCount, batchSize);
+    const room = Math.min(concurrency - heldCount - reserved, batchSize);
     if (room <= 0) {
       claimAgain = true;
+      caughtUp = false;
       return false;
     }
-    const saturated = [...held].filter(([id, entry]) => entry.started.size + entry.queue.length >= slotsOf(id, entry)).map(([id]) => id);
+    const saturated = [...held].filter(([id, entry]) => entry.started.size + entry.queue.length + (reservedBy.get(id) ?? 0) >= slotsOf(id, entry)).map(([id]) => id);
     const claimed = await store.claims.claim(owner, { limit: room, leaseMs, exclude: saturated });
     claimAgain = claimed.length > 0 || saturated.length > 0;
+    caughtUp = claimed.length < room && saturated.length === 0;
     const disabled = claimed.filter((d) => !d.webhookEnabled);
     if (disabled.length) await store.claims.dropDisabled(owner, disabled);
     for (const delivery of claimed) {
@@ -218,6 +226,7 @@ export function createWorker(options: WorkerOptions) {
       try {
         full = await claimOnce();
       } catch (error) {
+        caughtUp = false;
         logger.error({ err: error }, 'claiming deliveries failed; retrying');
         await sleep(pollMs);
         continue;
@@ -234,8 +243,50 @@ export function createWorker(options: WorkerOptions) {
     }
   }
 
+  const unreserve = (webhookId: string) => {
+    reserved--;
+    const left = (reservedBy.get(webhookId) ?? 1) - 1;
+    if (left > 0) reservedBy.set(webhookId, left);
+    else reservedBy.delete(webhookId);
+  };
+
+  /**
+   * Takes a change's deliveries as it is written (store/hand-over.ts), only while nothing due
+   * waits in the database (they would overtake it) and within the same bounds as a claim: the
+   * sending room, each webhook's slots, the unwritten results.
+   */
+  const handOver: HandOver = {
+    owner,
+    leaseMs,
+    reserve(webhookIds) {
+      const open = running && caughtUp && writer.backlog < unwrittenLimit;
+      return webhookIds.map((id) => {
+        if (!open || heldCount + reserved >= concurrency) return false;
+        const entry = held.get(id);
+        const slots = entry ? slotsOf(id, entry) : webhookSlots(averageMs.get(id), 0, limits);
+        if ((entry ? entry.started.size + entry.queue.length : 0) + (reservedBy.get(id) ?? 0) >= slots) return false;
+        reserved++;
+        reservedBy.set(id, (reservedBy.get(id) ?? 0) + 1);
+        return true;
+      });
+    },
+    cancel(webhookIds) {
+      webhookIds.forEach(unreserve);
+    },
+    deliver(deliveries) {
+      deliveries.forEach((delivery) => unreserve(delivery.webhookId));
+      // Stopping meanwhile: given back, due at once for the next worker.
+      if (!running) return void store.claims.release(owner, deliveries).catch(() => undefined);
+      for (const delivery of deliveries) {
+        heldCount++;
+        dispatch(delivery);
+      }
+    },
+  };
+
   return {
     owner,
+    handOver,
     /** The sender (its thread, for tests that make it fail). */
     sender,
     wake,
