@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { StoredEvent } from '../store/context.js';
 import { createStore, type AttemptRecord, type ClaimedDelivery, type Store } from '../store/index.js';
 import type { TestDatabase } from './databases.js';
@@ -55,4 +56,20 @@ export async function claimedPerWebhook(store: Store, account: string, names: st
   for (let i = 0; i < changes; i++) await store.contacts.create(account, { username: `${names[0]}-${i}`, phone_number: `${i}` });
   const claimed = await store.claims.claim(owner, { limit: 100, leaseMs: 60_000 });
   return ids.map((id) => ({ id, claimed: claimed.filter((d) => d.webhookId === id) }));
+}
+
+/**
+ * Three writes side by side, the middle one failing (a member that does not exist): on SQLite
+ * they share one transaction, which the failure rolls back, and the other two run again.
+ */
+export async function groupsOneFailing(store: Store, account: string): Promise<void> {
+  const results = await Promise.allSettled([
+    store.groups.create(account, { name: 'ok-1' }),
+    store.groups.create(account, { name: 'bad', contacts: ['no-such-contact'] }),
+    store.groups.create(account, { name: 'ok-2' }),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
 }
