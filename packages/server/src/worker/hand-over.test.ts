@@ -6,6 +6,9 @@ import { sql } from 'kysely';
 import { after, describe, test } from 'node:test';
 import { postgresDatabase, sqliteDatabase } from '../test-support/databases.js';
 import { startEngine, type Engine } from '../test-support/engine.js';
+import { createLogger } from '../logging.js';
+import { claimedPerWebhook, openStore } from '../test-support/store.js';
+import { createWorker } from './worker.js';
 import { startReceiver, type Receiver } from '../test-support/receiver.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -85,3 +88,24 @@ for (const database of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+test('deliveries handed over after the worker stopped are given back, due at once, and nothing more is taken', async () => {
+  const fx = await openStore(await sqliteDatabase());
+  cleanup.push(() => fx.close());
+  const worker = createWorker({ store: fx.store, logger: createLogger('silent'), retryScheduleMs: [1000], deliveryTimeoutMs: 5000, disableAfterMs: 86_400_000, allowPrivateUrls: true, senderThread: false });
+  worker.start();
+  await worker.stop(100);
+  const account = (await fx.store.accounts.create('Late')).account.id;
+  // Leased to the worker as a hand-over's would be, arriving after its stop.
+  const [ofA] = await claimedPerWebhook(fx.store, account, ['a'], 2, worker.owner);
+  assert.deepEqual(worker.handOver.reserve([ofA!.id]), [false], 'a stopped worker reserves nothing');
+  worker.handOver.deliver(ofA!.claimed);
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const { rows } = await sql<{ n: number }>`select count(*) as n from deliveries where lease_owner is null and status = 'pending' and due_at <= ${Date.now()}`.execute(fx.store.database.db);
+    if (Number(rows[0]!.n) === 2) break;
+    assert.ok(Date.now() < deadline, 'the deliveries were given back within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal((await fx.store.claims.claim('next', { limit: 10, leaseMs: 60_000 })).length, 2, 'the next worker claims them');
+});

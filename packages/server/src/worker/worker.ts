@@ -123,6 +123,10 @@ export function createWorker(options: WorkerOptions) {
     return webhookSlots(averageMs.get(webhookId), oldest === undefined ? 0 : Date.now() - oldest, limits);
   }
 
+  /** A webhook's attempts in flight, deliveries waiting for its slots, and room reserved for it. */
+  const inUse = (webhookId: string, entry: { started: Map<string, number>; queue: ClaimedDelivery[] } | undefined) =>
+    (entry ? entry.started.size + entry.queue.length : 0) + (reservedBy.get(webhookId) ?? 0);
+
   function dropQueued(webhookId: string) {
     const entry = held.get(webhookId);
     if (!entry) return;
@@ -203,7 +207,7 @@ export function createWorker(options: WorkerOptions) {
       caughtUp = false;
       return false;
     }
-    const saturated = [...held].filter(([id, entry]) => entry.started.size + entry.queue.length + (reservedBy.get(id) ?? 0) >= slotsOf(id, entry)).map(([id]) => id);
+    const saturated = [...held].filter(([id, entry]) => inUse(id, entry) >= slotsOf(id, entry)).map(([id]) => id);
     const claimed = await store.claims.claim(owner, { limit: room, leaseMs, exclude: saturated });
     claimAgain = claimed.length > 0 || saturated.length > 0;
     caughtUp = claimed.length < room && saturated.length === 0;
@@ -264,7 +268,7 @@ export function createWorker(options: WorkerOptions) {
         if (!open || heldCount + reserved >= concurrency) return false;
         const entry = held.get(id);
         const slots = entry ? slotsOf(id, entry) : webhookSlots(averageMs.get(id), 0, limits);
-        if ((entry ? entry.started.size + entry.queue.length : 0) + (reservedBy.get(id) ?? 0) >= slots) return false;
+        if (inUse(id, entry) >= slots) return false;
         reserved++;
         reservedBy.set(id, (reservedBy.get(id) ?? 0) + 1);
         return true;
