@@ -55,8 +55,8 @@ for (const database of ['sqlite', 'postgres'] as const) {
         0,
         'no claim returned any of them',
       );
-      // PostgreSQL's NOTIFY wakes this process's worker too (it cannot tell its own); its commits do not.
-      if (database === 'sqlite') assert.deepEqual(claimed.slice(claimsBefore), [], 'no claim even ran');
+      // (Claims still run: the poll's, every second, and on PostgreSQL NOTIFY's, which wakes this
+      // process's worker too. They find nothing.)
       // A burst: each delivered once, whichever way it went.
       await Promise.all(Array.from({ length: 30 }, (_, i) => engine.api('POST', '/contacts', { username: `b${i}`, phone_number: String(i) })));
       const received = await receiver.waitFor(41, { timeoutMs: 15_000 });
