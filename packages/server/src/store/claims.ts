@@ -165,14 +165,14 @@ export function claimsStore(ctx: StoreContext) {
     async claim(owner: string, options: { limit: number; leaseMs: number; exclude?: string[] }): Promise<ClaimedDelivery[]> {
       const nowMs = Date.now();
       // The end is taken before the lease runs: a hand-over committed between SQLite's UPDATE and
-      // its SELECT must not share it, or the SELECT would return the hand-over's rows too.
-      const until = ctx.leaseEnd(owner, options.leaseMs);
+      // its SELECT must not share it.
+      const until = ctx.leaseEnds.next(owner, options.leaseMs);
       const rows = await leaseDue(ctx.database, { owner, until, now: nowMs, limit: options.limit, exclude: options.exclude ?? [] }).catch((error) => {
-        ctx.unusedLeaseEnd(owner, until);
+        ctx.leaseEnds.unused(owner, until);
         throw error;
       });
       if (rows.length === 0) {
-        ctx.unusedLeaseEnd(owner, until);
+        ctx.leaseEnds.unused(owner, until);
         return [];
       }
       const nowSeconds = Math.floor(nowMs / 1000);

@@ -6,6 +6,7 @@ import { fanOut } from './fanout.js';
 import { pipelinedTransaction } from './pinned.js';
 import type { GroupCommit } from './group-commit.js';
 import { Reservation, type HandOver } from './hand-over.js';
+import type { LeaseEnds } from './lease.js';
 import type { Tables } from './schema.js';
 import { newId } from './ids.js';
 
@@ -25,10 +26,8 @@ export interface StoreContext {
   groupCommit?: GroupCommit;
   /** This process's worker, when it takes new deliveries as they are written (hand-over.ts). */
   handOver?: HandOver;
-  /** The end of a new lease for `owner` (ms), distinct from every other of its leases. */
-  leaseEnd(owner: string, leaseMs: number): number;
-  /** That end leased nothing after all. */
-  unusedLeaseEnd(owner: string, end: number): void;
+  /** Every lease's end, claims' and hand-overs' (lease.ts). */
+  leaseEnds: LeaseEnds;
 }
 
 export interface StoredEvent {
@@ -69,7 +68,7 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
     committed.events = [];
     committed.deliveries = 0;
     reservation?.cancel();
-    reservation = ctx.handOver && new Reservation(ctx.handOver, ctx.leaseEnd);
+    reservation = ctx.handOver && new Reservation(ctx.handOver, ctx.leaseEnds);
     await bindConnection(tx);
     const now = ctx.now();
     const value = await work({

@@ -1,4 +1,5 @@
 import type { ClaimedDelivery } from './claims.js';
+import type { LeaseEnds } from './lease.js';
 
 /**
  * A worker in this process that takes a change's deliveries as the change is written, instead of
@@ -27,8 +28,7 @@ export class Reservation {
 
   constructor(
     private readonly handOver: HandOver,
-    /** A lease end no other claim or hand-over of this owner uses (the claims' SELECT finds its rows by it). */
-    private readonly nextLeaseEnd: (owner: string, leaseMs: number) => number,
+    private readonly leaseEnds: LeaseEnds,
   ) {}
 
   get owner() {
@@ -37,7 +37,7 @@ export class Reservation {
 
   /** The lease of every delivery this run hands over: one end, taken when the first is reserved. */
   get until(): number {
-    return (this.leaseEnd ??= this.nextLeaseEnd(this.handOver.owner, this.handOver.leaseMs));
+    return (this.leaseEnd ??= this.leaseEnds.next(this.handOver.owner, this.handOver.leaseMs));
   }
 
   reserve(webhookIds: readonly string[]): boolean[] {

@@ -10,6 +10,7 @@ import { deliveriesStore } from './deliveries.js';
 import { eventsStore } from './events.js';
 import { createGroupCommit } from './group-commit.js';
 import type { HandOver } from './hand-over.js';
+import { LeaseEnds } from './lease.js';
 import { groupsStore } from './groups.js';
 import { idempotencyStore } from './idempotency.js';
 import { messagesStore } from './messages.js';
@@ -40,7 +41,6 @@ export interface StoreOptions {
 
 export function createStore(database: Database, options: StoreOptions) {
   const listeners = new Set<(committed: Committed) => void>();
-  const lastLeaseEnd = new Map<string, { end: number; before: number }>();
   if (options.onCommit) listeners.add(options.onCommit);
   const ctx: StoreContext = {
     db: database.db,
@@ -53,20 +53,7 @@ export function createStore(database: Database, options: StoreOptions) {
       listeners.forEach((listener) => listener(committed));
     },
     groupCommit: database.dialect === 'sqlite' ? createGroupCommit(database.db) : undefined,
-    // Each lease of an owner ends at a distinct millisecond, which then names exactly its rows
-    // (two claims by one owner within a millisecond would otherwise share it, and a hand-over
-    // would share a claim's).
-    leaseEnd: (owner, leaseMs) => {
-      const before = lastLeaseEnd.get(owner)?.end ?? 0;
-      const end = Math.max(Date.now() + leaseMs, before + 1);
-      lastLeaseEnd.set(owner, { end, before });
-      return end;
-    },
-    // A claim that found nothing gives its end back, so the owner's next lease is as long as asked.
-    unusedLeaseEnd: (owner, end) => {
-      const last = lastLeaseEnd.get(owner);
-      if (last?.end === end) lastLeaseEnd.set(owner, { end: last.before, before: last.before });
-    },
+    leaseEnds: new LeaseEnds(),
   };
   return {
     database,
@@ -83,11 +70,11 @@ export function createStore(database: Database, options: StoreOptions) {
     idempotency: idempotencyStore(ctx),
     rateLimits: rateLimitsStore(ctx),
     retention: retentionStore(ctx),
-    /** Subscribes to committed writes; returns the unsubscribe. */
     /** This process's worker takes new deliveries as they are written (hand-over.ts); undefined stops that. */
     handOverTo(handOver: HandOver | undefined): void {
       ctx.handOver = handOver;
     },
+    /** Subscribes to committed writes; returns the unsubscribe. */
     onCommit(listener: (committed: Committed) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);

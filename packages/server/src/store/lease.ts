@@ -100,3 +100,26 @@ export async function leaseDue(database: Database, params: LeaseParams): Promise
   }
   return pinnedTransaction(db, async (tx) => (await leasePostgres(tx, params)).rows);
 }
+
+/**
+ * The ends of an owner's leases (ms), each at a distinct millisecond, which then names exactly its
+ * rows: two claims by one owner within a millisecond would otherwise share one, and a hand-over
+ * (hand-over.ts) would share a claim's, whose SELECT on SQLite would then return the hand-over's
+ * rows too. One per store, shared by claims and hand-overs.
+ */
+export class LeaseEnds {
+  private readonly last = new Map<string, { end: number; before: number }>();
+
+  next(owner: string, leaseMs: number): number {
+    const before = this.last.get(owner)?.end ?? 0;
+    const end = Math.max(Date.now() + leaseMs, before + 1);
+    this.last.set(owner, { end, before });
+    return end;
+  }
+
+  /** That end leased nothing after all (a claim that found nothing): the owner's next lease is as long as asked. */
+  unused(owner: string, end: number): void {
+    const last = this.last.get(owner);
+    if (last?.end === end) this.last.set(owner, { end: last.before, before: last.before });
+  }
+}
