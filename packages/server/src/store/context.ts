@@ -68,7 +68,7 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
     committed.events = [];
     committed.deliveries = 0;
     reservation?.cancel();
-    reservation = ctx.handOver && new Reservation(ctx.handOver, ctx.leaseEnds);
+    reservation = ctx.handOver?.accepting() ? new Reservation(ctx.handOver, ctx.leaseEnds) : undefined;
     await bindConnection(tx);
     const now = ctx.now();
     const value = await work({

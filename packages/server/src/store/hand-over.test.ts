@@ -15,11 +15,13 @@ for (const target of await testDatabases()) {
     let account: string;
     let hooks: Record<'a' | 'b', { id: string; secret: string; url: string }>;
     let take: (webhookIds: readonly string[]) => boolean[];
+    let accepting = true;
     const calls = { reserved: [] as string[], cancelled: [] as string[], delivered: [] as ClaimedDelivery[][] };
     const commits: Committed[] = [];
     const handOver: HandOver = {
       owner: 'local',
       leaseMs: 60_000,
+      accepting: () => accepting,
       reserve: (ids) => {
         const taken = take(ids);
         calls.reserved.push(...ids.filter((_, i) => taken[i]));
@@ -44,6 +46,7 @@ for (const target of await testDatabases()) {
       fx.store.handOverTo(handOver);
     });
     beforeEach(() => {
+      accepting = true;
       take = (ids) => ids.map(() => true);
       calls.reserved = [];
       calls.cancelled = [];
@@ -135,6 +138,17 @@ for (const target of await testDatabases()) {
           .sort(),
       );
       for (const d of delivered()) assert.equal((await row(d.id)).seq, d.seq);
+    });
+
+    test('a worker not accepting is not asked: its deliveries are pending for claims', async () => {
+      accepting = false;
+      await fx.store.contacts.create(account, { username: 'not-now', phone_number: '4' });
+      assert.deepEqual(calls.reserved, [], 'no reservation asked for');
+      assert.deepEqual(calls.delivered, []);
+      assert.equal(commits.at(-1)!.handedOver, 0);
+      const claimed = await fx.store.claims.claim('elsewhere', { limit: 10, leaseMs: 60_000 });
+      assert.equal(claimed.length, 2);
+      await fx.store.claims.record('elsewhere', claimed.map((d) => attemptRecord(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
     });
 
     test('with no worker to hand over to, deliveries are pending for claims', async () => {

@@ -12,6 +12,8 @@ import type { LeaseEnds } from './lease.js';
 export interface HandOver {
   owner: string;
   leaseMs: number;
+  /** Whether it may take any now: when not (saturated, behind, stopping), a write does not ask, nor read what sending needs. */
+  accepting(): boolean;
   /** Inside the write's transaction: which of these webhooks' new deliveries the worker takes now. It reserves their room. */
   reserve(webhookIds: readonly string[]): boolean[];
   /** The write rolled back, or runs again: the room reserved for these webhooks is free again. */

@@ -262,10 +262,10 @@ export function createWorker(options: WorkerOptions) {
   const handOver: HandOver = {
     owner,
     leaseMs,
+    accepting: () => running && caughtUp && writer.backlog < unwrittenLimit && heldCount + reserved < concurrency,
     reserve(webhookIds) {
-      const open = running && caughtUp && writer.backlog < unwrittenLimit;
       return webhookIds.map((id) => {
-        if (!open || heldCount + reserved >= concurrency) return false;
+        if (!handOver.accepting()) return false;
         const entry = held.get(id);
         const slots = entry ? slotsOf(id, entry) : webhookSlots(averageMs.get(id), 0, limits);
         if (inUse(id, entry) >= slots) return false;
