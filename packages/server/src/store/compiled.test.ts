@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { compiled, compiledPerCount, slot } from './compiled.js';
+import { sql } from 'kysely';
+import { compiled, compiledBatch, compiledPerCount, slot } from './compiled.js';
 
 const targets = await testDatabases();
 after(() => Promise.all(targets.map((t) => t.drop())));
@@ -38,6 +39,51 @@ test('compiled queries run with each call’s values, on SQLite and PostgreSQL a
         await insertEvents(tx, 1, ['c1', 'acc_c', 500]); // duplicate (account_id, id)
       }));
       assert.deepEqual(await rows('acc_c', 0), [], 'the transaction rolled back');
+    } finally {
+      await database.close();
+    }
+  }
+});
+
+// A batch past several SQLite chunks (of 4 here), so each chunk's values are its own rows' cells,
+// in order, followed by the extra values; PostgreSQL gets one array per column instead.
+const insertBatch = compiledBatch(
+  [
+    ['id', 'text'],
+    ['account_id', 'text'],
+    ['created_at', 'bigint'],
+  ],
+  ({ rows, columns }) => sql`insert into events (${columns}, type, body) select *, 'contact.created', '{}' from (${rows}) as r`,
+  4,
+);
+const touchBatch = compiledBatch(
+  [
+    ['id', 'text'],
+    ['created_at', 'bigint'],
+  ],
+  ({ v, extra }) => sql`with ${v} update events set created_at = v.created_at + ${extra(0)}, type = ${extra(1)} from v where events.account_id = 'acc_batch' and events.id = v.id`,
+  4,
+);
+
+test('batch writes put every row in its place, and the extra values after each chunk, on SQLite and PostgreSQL alike', async () => {
+  for (const target of targets) {
+    const database = await target.open();
+    try {
+      const { db } = database;
+      const ids = Array.from({ length: 11 }, (_, i) => `e${String(i).padStart(2, '0')}`);
+      await insertBatch(db, ids.map((id, i) => [id, i === 5 ? 'acc_other' : 'acc_batch', 1000 + i]));
+      // Every row but one, in three chunks of SQLite's 4 (the last one short), each with the extras.
+      await touchBatch(db, ids.filter((_, i) => i !== 7).map((id, i) => [id, 2000 + i]), [5, 'message.created']);
+      const rows = await db.selectFrom('events').select(['id', 'account_id', 'type', 'created_at']).where('id', 'in', ids).orderBy('id').execute();
+      assert.deepEqual(
+        rows.map((r) => [r.id, r.account_id, r.type, Number(r.created_at)]),
+        ids.map((id, i) => {
+          if (i === 5) return [id, 'acc_other', 'contact.created', 1005]; // another account's: not touched
+          if (i === 7) return [id, 'acc_batch', 'contact.created', 1007]; // not in the update's batch
+          return [id, 'acc_batch', 'message.created', 2000 + (i > 7 ? i - 1 : i) + 5];
+        }),
+        target.name,
+      );
     } finally {
       await database.close();
     }
