@@ -52,7 +52,9 @@ export function createThreadedSender(options: Omit<SenderOptions, 'lookup'>, ent
       for (const [id, attempt] of message.batch) {
         const entry = pending.take(id);
         if (!entry) continue;
-        entry.resolve({ ...attempt, delivery: entry.delivery });
+        // The cloned attempt is this thread's own: completed in place rather than copied (the
+        // spread was ~1% of the main thread's profile at saturation).
+        entry.resolve(Object.assign(attempt, { delivery: entry.delivery }));
       }
       if (pending.size === 0) worker.unref();
     });
