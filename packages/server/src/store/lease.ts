@@ -4,12 +4,16 @@ import { pinnedTransaction } from './pinned.js';
 import { compiled, slot } from './compiled.js';
 import type { Database } from './database.js';
 import { status } from './status.js';
+import { ARRAY_ROWS, arrayRows, named } from './dialects/array-rows.js';
 
 const COLUMNS = ['seq', 'id', 'account_id', 'event_id', 'event_seq', 'event_type', 'webhook_id', 'webhook_seq', 'attempt_count', 'final_attempt'] as const;
 const WEBHOOK_COLUMNS = ['url', 'enabled', 'secret', 'previous_secret', 'previous_secret_expires_at'] as const;
 
 /** A leased delivery's row, joined with its event's body and its webhook's URL and secrets. */
 export type LeasedRow = Pick<Row<'deliveries'>, (typeof COLUMNS)[number]> & Pick<Row<'events'>, 'body'> & Pick<Row<'webhooks'>, (typeof WEBHOOK_COLUMNS)[number]>;
+
+/** The leased statements' rows come as arrays (array-rows.ts), in this order. */
+const leasedRow = named<LeasedRow>([...COLUMNS, 'body', ...WEBHOOK_COLUMNS]);
 
 // A type, not an interface: it is passed as a record of slot values.
 export type LeaseParams = {
@@ -42,15 +46,17 @@ const leaseSqlite = compiled((db) =>
     ),
 );
 const leasedSqlite = compiled((db) =>
-  db
-    .selectFrom('deliveries')
-    .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.seq', '=', 'deliveries.event_seq'))
-    .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.seq', '=', 'deliveries.webhook_seq'))
-    .select([...COLUMNS.map((c) => `deliveries.${c}` as const), 'events.body', ...WEBHOOK_COLUMNS.map((c) => `webhooks.${c}` as const)])
-    .where('deliveries.status', '=', status('pending'))
-    .where('deliveries.due_at', '=', slot('until'))
-    .where('deliveries.lease_owner', '=', slot('owner'))
-    .orderBy('deliveries.seq'),
+  arrayRows(
+    db
+      .selectFrom('deliveries')
+      .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.seq', '=', 'deliveries.event_seq'))
+      .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.seq', '=', 'deliveries.webhook_seq'))
+      .select([...COLUMNS.map((c) => `deliveries.${c}` as const), 'events.body', ...WEBHOOK_COLUMNS.map((c) => `webhooks.${c}` as const)])
+      .where('deliveries.status', '=', status('pending'))
+      .where('deliveries.due_at', '=', slot('until'))
+      .where('deliveries.lease_owner', '=', slot('owner'))
+      .orderBy('deliveries.seq'),
+  ),
 );
 
 /**
@@ -64,7 +70,7 @@ const leasedSqlite = compiled((db) =>
  */
 export const leasePostgres = compiled((db) => ({
   compile: () =>
-    sql<LeasedRow>`with due as (
+    sql<unknown[]>`${sql.raw(ARRAY_ROWS)}with due as (
         select seq from deliveries
         where status = 'pending' and due_at <= ${slot('now')} and webhook_id <> all(cast(${slot('exclude')} as text[]))
         order by due_at limit ${slot('limit')} for update skip locked
@@ -96,9 +102,9 @@ export async function leaseDue(database: Database, params: LeaseParams): Promise
   if (database.dialect === 'sqlite') {
     const leased = await leaseSqlite(db, { ...params, exclude: JSON.stringify(params.exclude) });
     if (Number(leased.numAffectedRows) === 0) return [];
-    return (await leasedSqlite(db, params)).rows;
+    return (await leasedSqlite(db, params)).rows.map(leasedRow);
   }
-  return pinnedTransaction(db, async (tx) => (await leasePostgres(tx, params)).rows);
+  return pinnedTransaction(db, async (tx) => (await leasePostgres(tx, params)).rows.map(leasedRow));
 }
 
 /**

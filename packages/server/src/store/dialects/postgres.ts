@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type TableMetadata } from 'kysely';
 import type { Tables } from '../schema.js';
+import { ARRAY_ROWS } from './array-rows.js';
 
 /**
  * int8 columns (our `seq`s, ms timestamps, `count(*)`) come back from pg as strings by default.
@@ -70,6 +71,8 @@ const PREPARED_PER_CONNECTION = 500;
  * most of the database's CPU per API call. This pool hands Kysely clients that name each
  * parameterized statement by its text: pg prepares it once per connection and then only binds.
  *
+ * Statements with parameters marked ARRAY_ROWS (array-rows.ts) get their rows as arrays.
+ *
  * Their sockets are also corked for the rest of the turn in which a query is asked for, so the
  * statements a transaction asks for together leave in one write: one packet, one wake-up of the
  * server's process, and "together" holds on the wire. (pg corks each query's own messages only.)
@@ -98,12 +101,13 @@ function preparing(pool: pg.Pool): pg.Pool {
               });
             }
             if (typeof text !== 'string' || !values?.length) return query(text, values);
+            const rowMode = text.startsWith(ARRAY_ROWS) ? ('array' as const) : undefined;
             const name = nameOf(text);
             if (!prepared.has(name)) {
-              if (prepared.size >= PREPARED_PER_CONNECTION) return query(text, values);
+              if (prepared.size >= PREPARED_PER_CONNECTION) return query({ text, values, rowMode });
               prepared.add(name);
             }
-            return query({ name, text, values });
+            return query({ name, text, values, rowMode });
           }) as typeof client.query;
         }
         return client;

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
 import type { Tables } from '../schema.js';
+import { ARRAY_ROWS } from './array-rows.js';
 
 /** Distinct statements kept prepared; IN lists of many lengths make the set open-ended, so it is bounded. */
 const STATEMENT_CACHE = 200;
@@ -45,6 +46,7 @@ export function openSqlite(file: string, options: { synchronous?: SqliteSync } =
         statements.delete(sql); // re-insert: the Map's order is the LRU order
       } else {
         statement = database.prepare(sql);
+        if (sql.startsWith(ARRAY_ROWS)) statement.raw(true);
         if (statements.size >= STATEMENT_CACHE) statements.delete(statements.keys().next().value!);
       }
       statements.set(sql, statement);
