@@ -3,6 +3,7 @@ import { after, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
 import { sql } from 'kysely';
 import { compiled, compiledBatch, compiledPerCount, slot } from './compiled.js';
+import { arrayRows, named } from './dialects/array-rows.js';
 
 const targets = await testDatabases();
 after(() => Promise.all(targets.map((t) => t.drop())));
@@ -84,6 +85,33 @@ test('batch writes put every row in its place, and the extra values after each c
         }),
         target.name,
       );
+    } finally {
+      await database.close();
+    }
+  }
+});
+
+const eventsAsArrays = compiled((db) =>
+  arrayRows(db.selectFrom('events').select(['id', 'created_at', 'type']).where('account_id', '=', slot('account')).orderBy('id')),
+);
+
+test('a statement marked ARRAY_ROWS gets its rows as arrays in select-list order on both drivers, and unmarked ones still get objects', async () => {
+  for (const target of targets) {
+    const database = await target.open();
+    try {
+      const { db } = database;
+      await insertEvents(db, 2, ['r1', 'r2', 'acc_rows', 700]);
+      const { rows } = await eventsAsArrays(db, { account: 'acc_rows' });
+      assert.deepEqual(rows, [['r1', 700, 'contact.created'], ['r2', 700, 'contact.created']], target.name);
+      assert.deepEqual(rows.map(named(['id', 'created_at', 'type'])), [
+        { id: 'r1', created_at: 700, type: 'contact.created' },
+        { id: 'r2', created_at: 700, type: 'contact.created' },
+      ]);
+      // The same query unmarked, run after it on the same connection: objects, as before.
+      assert.deepEqual((await eventsOf(db, { account: 'acc_rows', since: 0 })).rows.map((r) => ({ ...r, created_at: Number(r.created_at) })), [
+        { id: 'r1', created_at: 700 },
+        { id: 'r2', created_at: 700 },
+      ], target.name);
     } finally {
       await database.close();
     }

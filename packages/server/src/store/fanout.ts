@@ -27,7 +27,9 @@ const subscribedToSend = compiled((db) => subscribedBuilder(db).select(['webhook
  */
 const SHARED = ['account_id', 'event_id', 'event_seq', 'event_type', 'final_attempt', 'due_at', 'lease_owner', 'lease_expires_at', 'created_at'] as const;
 const shared = (column: (typeof SHARED)[number]) => slot<never>(SHARED.indexOf(column));
-const own = (i: number, k: 0 | 1 | 2) => slot<never>(SHARED.length + 3 * i + k);
+/** Where row i's own value k (0: its id, 1: its webhook's id, 2: its webhook's key) goes. */
+const ownAt = (i: number, k: 0 | 1 | 2) => SHARED.length + 3 * i + k;
+const own = (i: number, k: 0 | 1 | 2) => slot<never>(ownAt(i, k));
 const deliveryRows = (n: number) =>
   Array.from({ length: n }, (_, i) => ({
     id: own(i, 0),
@@ -92,7 +94,7 @@ export async function fanOut(
       const { rows } = await insertLeased(tx, chunk.length, values);
       const seqs = new Map(rows.map((row) => [row.id, row.seq]));
       chunk.forEach((webhook, j) => {
-        const id = values[SHARED.length + 3 * j] as string;
+        const id = values[ownAt(j, 0)] as string;
         reservation!.deliveries.push({
           id,
           seq: seqs.get(id)!,

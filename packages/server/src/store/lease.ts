@@ -4,7 +4,7 @@ import { pinnedTransaction } from './pinned.js';
 import { compiled, slot } from './compiled.js';
 import type { Database } from './database.js';
 import { status } from './status.js';
-import { ARRAY_ROWS, arrayRows, named } from './dialects/array-rows.js';
+import { arrayRows, named } from './dialects/array-rows.js';
 
 const COLUMNS = ['seq', 'id', 'account_id', 'event_id', 'event_seq', 'event_type', 'webhook_id', 'webhook_seq', 'attempt_count', 'final_attempt'] as const;
 const WEBHOOK_COLUMNS = ['url', 'enabled', 'secret', 'previous_secret', 'previous_secret_expires_at'] as const;
@@ -68,23 +68,25 @@ const leasedSqlite = compiled((db) =>
  * `account_id`s became one equivalence, and the planner could find a webhook by the event's
  * account alone, reading every webhook of the account per claimed delivery.
  */
-export const leasePostgres = compiled((db) => ({
-  compile: () =>
-    sql<unknown[]>`${sql.raw(ARRAY_ROWS)}with due as (
-        select seq from deliveries
-        where status = 'pending' and due_at <= ${slot('now')} and webhook_id <> all(cast(${slot('exclude')} as text[]))
-        order by due_at limit ${slot('limit')} for update skip locked
-      ), leased as (
-        update deliveries set lease_owner = ${slot('owner')}, lease_expires_at = ${slot('until')}, due_at = ${slot('until')}
-        from due where deliveries.seq = due.seq
-        returning ${sql.join(COLUMNS.map((c) => sql.ref(`deliveries.${c}`)))}
-      )
-      select ${sql.join(COLUMNS.map((c) => sql.ref(`leased.${c}`)))}, event.body, ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(`webhook.${c}`)))}
-      from leased
-      cross join lateral (select body from events where events.account_id = leased.account_id and events.seq = leased.event_seq offset 0) event
-      cross join lateral (select ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(c)))} from webhooks where webhooks.account_id = leased.account_id and webhooks.seq = leased.webhook_seq offset 0) webhook
-      order by leased.seq`.compile(db),
-}));
+export const leasePostgres = compiled((db) =>
+  arrayRows({
+    compile: () =>
+      sql`with due as (
+          select seq from deliveries
+          where status = 'pending' and due_at <= ${slot('now')} and webhook_id <> all(cast(${slot('exclude')} as text[]))
+          order by due_at limit ${slot('limit')} for update skip locked
+        ), leased as (
+          update deliveries set lease_owner = ${slot('owner')}, lease_expires_at = ${slot('until')}, due_at = ${slot('until')}
+          from due where deliveries.seq = due.seq
+          returning ${sql.join(COLUMNS.map((c) => sql.ref(`deliveries.${c}`)))}
+        )
+        select ${sql.join(COLUMNS.map((c) => sql.ref(`leased.${c}`)))}, event.body, ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(`webhook.${c}`)))}
+        from leased
+        cross join lateral (select body from events where events.account_id = leased.account_id and events.seq = leased.event_seq offset 0) event
+        cross join lateral (select ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(c)))} from webhooks where webhooks.account_id = leased.account_id and webhooks.seq = leased.webhook_seq offset 0) webhook
+        order by leased.seq`.compile(db),
+  }),
+);
 
 /**
  * Leases up to `limit` due deliveries, oldest due first, and returns them ready to send.
