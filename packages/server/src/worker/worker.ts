@@ -118,8 +118,9 @@ export function createWorker(options: WorkerOptions) {
     return entry;
   }
 
-  function slotsOf(webhookId: string, entry: { started: Map<string, number> }) {
-    const oldest = entry.started.values().next().value; // insertion order: the first is the oldest
+  /** A webhook's slots now; one with nothing held (no entry) gets a new endpoint's, or what its average earned. */
+  function slotsOf(webhookId: string, entry: { started: Map<string, number> } | undefined) {
+    const oldest = entry?.started.values().next().value; // insertion order: the first is the oldest
     return webhookSlots(averageMs.get(webhookId), oldest === undefined ? 0 : Date.now() - oldest, limits);
   }
 
@@ -267,8 +268,7 @@ export function createWorker(options: WorkerOptions) {
       return webhookIds.map((id) => {
         if (!handOver.accepting()) return false;
         const entry = held.get(id);
-        const slots = entry ? slotsOf(id, entry) : webhookSlots(averageMs.get(id), 0, limits);
-        if (inUse(id, entry) >= slots) return false;
+        if (inUse(id, entry) >= slotsOf(id, entry)) return false;
         reserved++;
         reservedBy.set(id, (reservedBy.get(id) ?? 0) + 1);
         return true;
