@@ -24,7 +24,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { probeRoutes } from './routes/probes.js';
 import { accountRoutes, sessionRoutes } from './routes/session.js';
 import { dashboardRoutes, type PageFallback } from './routes/dashboard.js';
-import { refuseNul, validatorCompiler } from './validation.js';
+import { refuseUnstorable, validatorCompiler } from './validation.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 export const UPLOAD_LIMIT = 50 * 1024 * 1024;
@@ -70,7 +70,7 @@ export async function buildApp({ store, files, logger, metrics, allowPrivateUrls
   let pageFallback: PageFallback | undefined;
   installErrorHandler(app, { fallback: () => pageFallback });
   installFormParser(app, JSON_BODY_LIMIT);
-  refuseNul(app);
+  refuseUnstorable(app);
   await app.register(cookie);
   await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 10, parts: 12, fieldSize: 1024 } });
   app.addHook('onSend', async (request, reply) => {

@@ -87,9 +87,10 @@ test('an internal error answers api_error without internals, and logs no secrets
 });
 
 // PostgreSQL's text cannot hold U+0000 and SQLite's can: a NUL reached PostgreSQL, which refused
-// the statement, and the caller got a 500 saying to try again. Now a 400 on both, before the store.
+// the statement, and the caller got a 500 saying to try again. An unpaired surrogate was stored
+// changed, and differently by each. Now a 400 on both, before the store.
 for (const target of await testDatabases()) {
-  describe(`a NUL character is refused wherever it comes, on ${target.name}`, () => {
+  describe(`a NUL character, or an unpaired surrogate, is refused wherever it comes, on ${target.name}`, () => {
     let nul: ApiFixture;
     before(async () => {
       nul = await openApi(target);
@@ -128,7 +129,24 @@ for (const target of await testDatabases()) {
       assertError(await nul.request('POST', '/v1/attachments', { body, contentType: 'multipart/form-data; boundary=xyz' }), 400, /^The file's content type must not contain the NUL character \(U\+0000\)$/, 'file');
       assert.deepEqual(await everything(), before, 'nothing stored, no file left behind');
     });
-    test('the same requests without the NUL succeed', async () => {
+    // Half an emoji (U+1F389 is \ud83c\udf89): a JSON escape can send it alone; it is no character,
+    // and the drivers wrote it as one U+FFFD (PostgreSQL) or three (SQLite), unlike what was answered.
+    const surrogates: Array<[string, () => Promise<ApiResponse>, string]> = [
+      ['an unpaired surrogate in a JSON field', () => nul.request('POST', '/v1/contacts', { json: { username: 'party \ud83c', phone_number: '1' } }), 'username'],
+      ['an unpaired low surrogate in an array item', () => nul.request('POST', '/v1/webhooks', { json: { name: 'n', url: 'https://example.com/h', events: ['contact.created', '\udf89'] } }), 'events.1'],
+      ['an unpaired surrogate in a key', () => nul.request('POST', '/v1/contacts', { json: { ['user\ud83cname']: 'a', phone_number: '1' } }), 'user\ud83cname'],
+    ];
+    for (const [name, send, param] of surrogates) {
+      test(name, async () => {
+        const before = await everything();
+        assertError(await send(), 400, /^The field '.+' must not contain an unpaired surrogate \(U\+D800 to U\+DFFF\)$/, param);
+        assert.deepEqual(await everything(), before);
+      });
+    }
+    test('the same requests without the NUL succeed, and a whole surrogate pair (an emoji) is stored and read back as sent', async () => {
+      const party = await nul.request('POST', '/v1/contacts', { json: { username: 'party \ud83c\udf89', phone_number: '2' } });
+      assert.equal(party.status, 201);
+      assert.equal((await nul.request('GET', `/v1/contacts/${party.body.id}`)).body.username, 'party 🎉');
       const contact = await nul.request('POST', '/v1/contacts', { json: { username: 'ab', phone_number: '1' } });
       assert.equal(contact.status, 201);
       assert.equal((await nul.request('POST', '/v1/webhooks', { json: { name: 'n', url: 'https://example.com/h', events: ['contact.created'] } })).status, 201);

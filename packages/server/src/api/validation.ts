@@ -63,15 +63,28 @@ export function describeValidationError(error: ErrorObject, context: string): { 
   }
 }
 
-/** Where in `value` a string (or a key) holds U+0000, as a dotted path like the schema errors' (`contacts.0`); undefined if nowhere. */
-export function nulAt(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+/** What text the databases cannot store as sent. */
+type Unstorable = 'nul' | 'surrogate';
+
+/** Which of them `text` holds, if any. */
+const unstorable = (text: string): Unstorable | undefined => (text.includes('\0') ? 'nul' : text.isWellFormed() ? undefined : 'surrogate');
+
+/**
+ * Where in `value` a string (or a key) holds what no database stores as sent, as a dotted path
+ * like the schema errors' (`contacts.0`), and what; undefined if nowhere.
+ */
+export function unstorableAt(value: unknown, path = ''): { at: string; what: Unstorable } | undefined {
+  if (typeof value === 'string') {
+    const what = unstorable(value);
+    return what && { at: path, what };
+  }
   if (typeof value !== 'object' || value === null) return undefined;
   for (const [key, item] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key;
-    if (key.includes('\0')) return at;
-    const found = nulAt(item, at);
-    if (found !== undefined) return found;
+    const what = unstorable(key);
+    if (what) return { at, what };
+    const found = unstorableAt(item, at);
+    if (found) return found;
   }
   return undefined;
 }
@@ -79,13 +92,20 @@ export function nulAt(value: unknown, path = ''): string | undefined {
 /** The 400 for a NUL in `what` (a sentence's subject: "The field 'x'"); multipart fields, read by their route, get it too. */
 export const nulRefused = (what: string, param?: string) => invalid(`${what} must not contain the NUL character (U+0000)`, param);
 
+const refused = { nul: nulRefused, surrogate: (what: string, param?: string) => invalid(`${what} must not contain an unpaired surrogate (U+D800 to U+DFFF)`, param) };
+
 /**
- * Refuses a NUL character (U+0000) anywhere in a request's path, query or body, before the
- * schema, with a 400 that names the field. PostgreSQL's text cannot hold one (SQLite's can): a
- * NUL reached the database, which refused the statement, and the caller got a 500 that said to
- * try again. Refused on both databases, so both behave alike.
+ * Refuses, anywhere in a request's path, query or body and before the schema, with a 400 that
+ * names the field:
+ * - a NUL character (U+0000). PostgreSQL's text cannot hold one (SQLite's can): a NUL reached the
+ *   database, which refused the statement, and the caller got a 500 that said to try again.
+ * - an unpaired surrogate (a JSON escape such as `\ud83c` alone, half of an emoji): it is no
+ *   character, and no UTF-8 text can hold it. The drivers wrote it as one U+FFFD (PostgreSQL) or
+ *   as three (SQLite), so the contact created was not the one read back, nor the same on both.
+ * Refused on both databases, so both behave alike. (Multipart parts are decoded from UTF-8, and
+ * hold no unpaired surrogate.)
  */
-export function refuseNul(app: FastifyInstance): void {
+export function refuseUnstorable(app: FastifyInstance): void {
   const parts = [
     ['params', 'path parameter'],
     ['query', 'query parameter'],
@@ -93,9 +113,10 @@ export function refuseNul(app: FastifyInstance): void {
   ] as const;
   app.addHook('preValidation', async (request) => {
     for (const [part, where] of parts) {
-      const at = nulAt(request[part]);
-      if (at === undefined) continue;
-      throw at === '' ? nulRefused('The request body') : nulRefused(`The ${where} '${at}'`, at);
+      const found = unstorableAt(request[part]);
+      if (!found) continue;
+      const refuse = refused[found.what];
+      throw found.at === '' ? refuse('The request body') : refuse(`The ${where} '${found.at}'`, found.at);
     }
   });
 }

@@ -49,7 +49,7 @@ export function attachmentRoutes(app: FastifyInstance, store: Store, files: File
           saved = { storageKey, size, filename: cleanFilename(file.filename), type: file.mimetype || 'application/octet-stream' };
         } else {
           const value = String(part.value);
-          // What refuseNul (validation.ts) does for JSON and form bodies; multipart fields are read here.
+          // What refuseUnstorable (validation.ts) does for JSON and form bodies; multipart fields are read here.
           if (value.includes('\0')) throw nulRefused(`The field '${part.fieldname}'`, part.fieldname);
           fields[part.fieldname] = value;
         }
