@@ -73,7 +73,7 @@ const unstorable = (text: string): Unstorable | undefined => (text.includes('\0'
  * Where in `value` a string (or a key) holds what no database stores as sent, as a dotted path
  * like the schema errors' (`contacts.0`), and what; undefined if nowhere.
  */
-export function unstorableAt(value: unknown, path = ''): { at: string; what: Unstorable } | undefined {
+function unstorableAt(value: unknown, path = ''): { at: string; what: Unstorable } | undefined {
   if (typeof value === 'string') {
     const what = unstorable(value);
     return what && { at: path, what };
