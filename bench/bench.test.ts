@@ -34,4 +34,13 @@ test('npm run bench -- --quick measures every system and writes its report', () 
   assert.match(report, /commits \(API acknowledgement\) in [\d,]+ ms/);
   assert.match(report, /## Backlog drain/);
   assert.match(report, /\| [\d,]+ s \| [\d,]+ s \| [\d,]+\/s \|/, 'the backlog drained at a measurable rate');
+  // The report ends with the issue's targets, judged; a smoke run has the throughput ratios and
+  // ingest (latency, fan-out and backlog are judged only at the targets' own rates and sizes).
+  const targets = report.slice(report.indexOf('## Targets'));
+  assert.match(targets, /^## Targets \(the issue's\), judged on this run's medians \(smoke run/);
+  for (const [label, anchor] of [['Throughput on SQLite × L0', true], ['Throughput on SQLite × BullMQ', true], ['Throughput on PostgreSQL (2 workers) × L0', true], ['API ingest on SQLite', false]] as const) {
+    const row = targets.split('\n').find((line) => line.startsWith(`| ${label}`));
+    assert.ok(row, `${label} is judged`);
+    assert.match(row!, new RegExp(`\\| [≥≤<] [\\d,.]+(×|/s) \\| [\\d,.]+(×|/s) \\| (met|not met) \\| ${anchor ? '[\\d.]+×' : '—'} \\|$`), `${label}: bound, figure, verdict, anchor`);
+  }
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuMeter, fmt, latencySummary, machineMeter, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
+import { boundText, figure, judge, type Anchors, type Measured } from './targets.js';
 import { hookSecrets, KEY, startBullmq, startHelper, startL0, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
 
 const quick = process.argv.includes('--quick');
@@ -240,6 +241,9 @@ async function backlog() {
 }
 
 // --- report -----------------------------------------------------------------------------------
+/** The figures judged against the issue's targets at the end (targets.ts), and the bare loops' beside them. */
+const measured: Measured = {};
+const anchors: Anchors = {};
 const lines: string[] = [];
 const print = (line = '') => {
   lines.push(line);
@@ -265,19 +269,30 @@ const rounds = new Map<SystemName, Throughput[]>(chosen.map(([name]) => [name, [
 for (let r = 0; r < RUNS; r++) for (const [name, start] of chosen) rounds.get(name)!.push(await throughput(start));
 /** Protocol's anchors: the bare loop on the same database, the issue's "should come close to it". */
 const BARE_OF: Partial<Record<SystemName, SystemName>> = { 'Protocol (SQLite)': 'Bare SQLite loop (no API)', 'Protocol (PostgreSQL, 1 API + 2 workers)': 'Bare PostgreSQL loop (no API, 2 workers)' };
-/** Per round, this system's rate over the other's, as median [range]; '—' when the other did not run. */
-const ratio = (runs: Throughput[], other: SystemName) => {
+/** Per round, one system's rate over the other's; undefined when either did not run. */
+const ratios = (name: SystemName, other: SystemName) => {
+  const runs = rounds.get(name);
   const base = rounds.get(other);
-  if (!base) return '—';
-  if (base === runs) return '1.00';
-  const r = spread(runs.map((run, i) => run.perSecond / base[i]!.perSecond));
+  return runs && base ? spread(runs.map((run, i) => run.perSecond / base[i]!.perSecond)) : undefined;
+};
+/** The same as median [range]; '—' when the other did not run. */
+const ratio = (name: SystemName, other: SystemName) => {
+  if (name === other) return '1.00';
+  const r = ratios(name, other);
+  if (!r) return '—';
   return RUNS === 1 ? fmt(r.median, 2) : `${fmt(r.median, 2)} [${fmt(r.min, 2)}–${fmt(r.max, 2)}]`;
 };
 for (const [name, runs] of rounds) {
   const s = spread(runs.map((r) => r.perSecond));
   const middle = runs.find((r) => r.perSecond === s.median)!;
-  print(`| ${name} | ${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}] | ${ratio(runs, 'L0')} | ${ratio(runs, 'BullMQ')} | ${BARE_OF[name] ? ratio(runs, BARE_OF[name]) : '—'} | ${name === 'L0' ? '—' : fmt(middle.changesPerSecond)} | ${fmt(middle.machine.usPerUnit)} µs (${fmt(middle.machine.busyPercent)}%) | ${cpuOf(middle.usage)} |`);
+  print(`| ${name} | ${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}] | ${ratio(name, 'L0')} | ${ratio(name, 'BullMQ')} | ${BARE_OF[name] ? ratio(name, BARE_OF[name]) : '—'} | ${name === 'L0' ? '—' : fmt(middle.changesPerSecond)} | ${fmt(middle.machine.usPerUnit)} µs (${fmt(middle.machine.busyPercent)}%) | ${cpuOf(middle.usage)} |`);
 }
+measured.sqliteXL0 = ratios('Protocol (SQLite)', 'L0')?.median;
+measured.sqliteXBullmq = ratios('Protocol (SQLite)', 'BullMQ')?.median;
+measured.postgresXL0 = ratios('Protocol (PostgreSQL, 1 API + 2 workers)', 'L0')?.median;
+anchors.bareSqliteXL0 = ratios('Bare SQLite loop (no API)', 'L0')?.median;
+anchors.bareSqliteXBullmq = ratios('Bare SQLite loop (no API)', 'BullMQ')?.median;
+anchors.barePostgresXL0 = ratios('Bare PostgreSQL loop (no API, 2 workers)', 'L0')?.median;
 if (!only || only.includes('sending')) {
   print();
   print(`## Sending alone: ${fmt(ATTEMPTS)} signed POSTs, 128 in flight, no queue (one process each)`);
@@ -307,6 +322,9 @@ for (const [name, start] of SYSTEMS) {
     for (let r = 0; r < RUNS; r++) runs.push(await latency(start, rate));
     const p99 = spread(runs.map((r) => r.p99));
     const mid = runs.find((r) => r.p99 === p99.median)!;
+    const judged = rate === 500 ? 'P99At500' : rate === 2000 ? 'P99At2000' : undefined;
+    if (judged && name === 'Protocol (SQLite)') measured[`sqlite${judged}`] = p99.median;
+    if (judged && name === 'Bare SQLite loop (no API)') anchors[`bareSqlite${judged}`] = p99.median;
     cells.push(`${fmt(mid.p50, 1)} / ${fmt(p99.median, 1)} [${fmt(p99.min, 1)}–${fmt(p99.max, 1)}] / ${fmt(mid.max, 1)}`);
   }
   print(`| ${name} | ${cells.join(' | ')} |`);
@@ -319,6 +337,7 @@ if (!only || only.includes('ingest')) {
   const runs = [];
   for (let r = 0; r < RUNS; r++) runs.push(await ingest());
   const perSecond = spread(runs.map((r) => r.perSecond));
+  measured.ingest = perSecond.median;
   print(`${fmt(perSecond.median)} requests/s [${fmt(perSecond.min)}–${fmt(perSecond.max)}], p99 ${fmt(runs[0]!.p99)} ms, non-2xx ${runs.reduce((a, r) => a + r.non2xx, 0)}`);
 }
 
@@ -330,6 +349,7 @@ if (!only || only.includes('fanout')) {
   for (let r = 0; r < RUNS; r++) runs.push(await fanout());
   const commit = spread(runs.map((r) => r.commitMs));
   const other = spread(runs.map((r) => r.otherP99));
+  if (FANOUT === 10_000) measured.fanoutCommitMs = commit.median; // the target's size
   print(`The change commits (API acknowledgement) in ${fmt(commit.median)} ms [${fmt(commit.min)}–${fmt(commit.max)}]; another account's API calls meanwhile: p99 ${fmt(other.median, 1)} ms [${fmt(other.min, 1)}–${fmt(other.max, 1)}].`);
 }
 
@@ -338,11 +358,22 @@ if (!only || only.includes('backlog')) {
   print(`## Backlog drain: ${fmt(Math.ceil(BACKLOG / BACKLOG_WEBHOOKS) * BACKLOG_WEBHOOKS)} pending deliveries (${BACKLOG_WEBHOOKS} webhooks × ${fmt(Math.ceil(BACKLOG / BACKLOG_WEBHOOKS))} changes) on SQLite, drained by one \`protocol worker\` (one run)`);
   print();
   const b = await backlog();
+  if (BACKLOG >= 1_000_000) Object.assign(measured, { backlogRssMb: b.rss.max, backlogApiP99: b.api.p99, backlogSteadiness: b.windows && b.windows.min / b.windows.median }); // the target's size
   print('| accumulated in | drained in | drain rate | per 10 s window: median [min–max] | worker RSS at 0/25/50/75/100% of the drain (max) | API `GET /v1/webhooks/:id/deliveries` during the drain: p50 / p99 / max |');
   print('|---|---|---|---|---|---|');
   print(
     `| ${fmt(b.accumulateSeconds)} s | ${fmt(b.seconds)} s | ${fmt(b.perSecond)}/s | ${b.windows ? `${fmt(b.windows.median)} [${fmt(b.windows.min)}–${fmt(b.windows.max)}]/s` : '—'} | ${b.rss.quartiles.map((r) => fmt(r)).join(' / ')} MB (${fmt(b.rss.max)}) | ${fmt(b.api.p50, 1)} / ${fmt(b.api.p99, 1)} / ${fmt(b.api.max, 1)} ms (${fmt(b.api.n)} calls) |`,
   );
+}
+
+const verdicts = judge(measured, anchors);
+print();
+print(`## Targets (the issue's), judged on this run's medians${quick ? ' (smoke run: tiny N, not a measurement)' : ''}`);
+print();
+print('| target | bound | this run | verdict | the bare loop (the anchor) |');
+print('|---|---|---|---|---|');
+for (const { target, value, met, anchor } of verdicts) {
+  print(`| ${target.label} | ${boundText(target)} | ${figure(target, value)} | ${met ? 'met' : 'not met'} | ${anchor === undefined ? '—' : figure(target, anchor)} |`);
 }
 
 receiver.kill();

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { boundText, figure, judge, TARGETS } from './targets.js';
+
+test('each figure is judged against its bound, at the bound included or not as the issue words it', () => {
+  const verdicts = judge({ sqliteXL0: 0.7, sqliteXBullmq: 2.49, sqliteP99At500: 15, sqliteP99At2000: 25.1, fanoutCommitMs: 500, backlogRssMb: 299.9 });
+  const met = Object.fromEntries(verdicts.map((v) => [v.target.name, v.met]));
+  assert.deepEqual(met, {
+    sqliteXL0: true, // "at least 0.7×"
+    sqliteXBullmq: false,
+    sqliteP99At500: true, // "≤ 15 ms"
+    sqliteP99At2000: false,
+    fanoutCommitMs: false, // "< 500 ms"
+    backlogRssMb: true, // "< 300 MB"
+  });
+});
+
+test('only what was measured is judged, in the issue order, with the bare loop beside the throughput targets', () => {
+  const verdicts = judge({ ingest: 2933, postgresXL0: 0.25, sqliteXL0: Number.NaN, backlogSteadiness: 0.8 }, { barePostgresXL0: 0.43, bareSqliteXL0: 0.78 });
+  assert.deepEqual(
+    verdicts.map((v) => [v.target.name, v.value, v.met, v.anchor]),
+    [
+      ['postgresXL0', 0.25, false, 0.43],
+      ['ingest', 2933, false, undefined],
+      ['backlogSteadiness', 0.8, true, undefined],
+    ],
+  );
+  assert.deepEqual(judge({}), []);
+});
+
+test('bounds read as the issue states them', () => {
+  const text = Object.fromEntries(TARGETS.map((t) => [t.name, boundText(t)]));
+  assert.equal(text.sqliteXL0, '≥ 0.7×');
+  assert.equal(text.ingest, '≥ 3,000/s');
+  assert.equal(text.sqliteP99At2000, '≤ 25 ms');
+  assert.equal(text.fanoutCommitMs, '< 500 ms');
+  assert.equal(text.backlogRssMb, '< 300 MB');
+  assert.equal(text.backlogSteadiness, '≥ 0.5');
+});
+
+test('figures carry their unit as the report shows them', () => {
+  const target = (name: string) => TARGETS.find((t) => t.name === name)!;
+  assert.equal(figure(target('sqliteXL0'), 0.5234), '0.52×');
+  assert.equal(figure(target('ingest'), 2933.4), '2,933/s');
+  assert.equal(figure(target('sqliteP99At500'), 5.24), '5.2 ms');
+});

@@ -1,0 +1,82 @@
+// The issue's targets as data, and the verdict on one run's figures: every report ends with them,
+// so a run can be read against the targets without the README beside it. Ratios are judged by
+// their median over the rounds; the bare loops' figures beside them are the anchors the issue
+// names (a product that does more than the bare loop can only come close to it).
+import { fmt } from './measure.js';
+
+/** What one run measured, by the name of the target it is judged against; absent when not run. */
+export type Measured = Partial<Record<TargetName, number>>;
+
+export type TargetName =
+  | 'sqliteXL0'
+  | 'sqliteXBullmq'
+  | 'postgresXL0'
+  | 'sqliteP99At500'
+  | 'sqliteP99At2000'
+  | 'ingest'
+  | 'fanoutCommitMs'
+  | 'backlogRssMb'
+  | 'backlogApiP99'
+  | 'backlogSteadiness';
+
+export interface Target {
+  name: TargetName;
+  label: string;
+  /** Met when the figure is at least (`min`) or below (`max`, strictly when `strict`) this bound. */
+  bound: { min: number } | { max: number; strict?: boolean };
+  unit: string;
+  /** Decimals shown. */
+  digits: number;
+  /** The same figure for the anchor the issue gives (the bare loop), shown beside it when measured. */
+  anchor?: AnchorName;
+}
+
+export type AnchorName = 'bareSqliteXL0' | 'bareSqliteXBullmq' | 'barePostgresXL0' | 'bareSqliteP99At500' | 'bareSqliteP99At2000';
+
+export const TARGETS: readonly Target[] = [
+  { name: 'sqliteXL0', label: 'Throughput on SQLite × L0', bound: { min: 0.7 }, unit: '×', digits: 2, anchor: 'bareSqliteXL0' },
+  { name: 'sqliteXBullmq', label: 'Throughput on SQLite × BullMQ', bound: { min: 2.5 }, unit: '×', digits: 2, anchor: 'bareSqliteXBullmq' },
+  { name: 'postgresXL0', label: 'Throughput on PostgreSQL (2 workers) × L0', bound: { min: 0.4 }, unit: '×', digits: 2, anchor: 'barePostgresXL0' },
+  { name: 'sqliteP99At500', label: 'Latency on SQLite, p99 at 500 changes/s', bound: { max: 15 }, unit: 'ms', digits: 1, anchor: 'bareSqliteP99At500' },
+  { name: 'sqliteP99At2000', label: 'Latency on SQLite, p99 at 2,000 changes/s', bound: { max: 25 }, unit: 'ms', digits: 1, anchor: 'bareSqliteP99At2000' },
+  { name: 'ingest', label: 'API ingest on SQLite, `POST /v1/messages`', bound: { min: 3000 }, unit: '/s', digits: 0 },
+  { name: 'fanoutCommitMs', label: 'Fan-out to 10,000 webhooks: the change commits', bound: { max: 500, strict: true }, unit: 'ms', digits: 0 },
+  { name: 'backlogRssMb', label: 'Backlog: worker RSS, the most during the drain', bound: { max: 300, strict: true }, unit: 'MB', digits: 0 },
+  { name: 'backlogApiP99', label: "Backlog: the API's p99 during the drain", bound: { max: 50, strict: true }, unit: 'ms', digits: 1 },
+  // "A steady drain rate" has no number in the issue: steady here means no 10 s window below half the median one.
+  { name: 'backlogSteadiness', label: 'Backlog: the slowest 10 s window ÷ the median one (steady: ≥ 0.5)', bound: { min: 0.5 }, unit: '', digits: 2 },
+];
+
+export type Anchors = Partial<Record<AnchorName, number>>;
+
+export interface Verdict {
+  target: Target;
+  value: number;
+  met: boolean;
+  anchor?: number;
+}
+
+/** The verdict on every target this run measured, in the issue's order. */
+export function judge(measured: Measured, anchors: Anchors = {}): Verdict[] {
+  return TARGETS.flatMap((target) => {
+    const value = measured[target.name];
+    if (value === undefined || !Number.isFinite(value)) return [];
+    const { bound } = target;
+    const met = 'min' in bound ? value >= bound.min : bound.strict ? value < bound.max : value <= bound.max;
+    return [{ target, value, met, anchor: target.anchor === undefined ? undefined : anchors[target.anchor] }];
+  });
+}
+
+/** A figure as the report shows it, with the target's unit: `0.52×`, `2,933/s`, `10.2 ms`. */
+export function figure(target: Target, n: number, digits = target.digits): string {
+  const unit = /^[a-z]/i.test(target.unit) ? ` ${target.unit}` : target.unit;
+  return `${fmt(n, digits)}${unit}`;
+}
+
+/** How a bound reads in the report: `≥ 0.7×`, `< 500 ms`. */
+export function boundText(target: Target): string {
+  const { bound } = target;
+  const sign = 'min' in bound ? '≥' : bound.strict ? '<' : '≤';
+  const n = 'min' in bound ? bound.min : bound.max;
+  return `${sign} ${figure(target, n, Number.isInteger(n) ? 0 : 1)}`;
+}
