@@ -107,6 +107,9 @@ test('a statement marked ARRAY_ROWS gets its rows as arrays in select-list order
         { id: 'r1', created_at: 700, type: 'contact.created' },
         { id: 'r2', created_at: 700, type: 'contact.created' },
       ]);
+      // Marked and without parameters (pg sends those another way): arrays too.
+      const { rows: bare } = await db.executeQuery(arrayRows(db.selectFrom('events').select(['id', 'type']).where('account_id', '=', sql.lit('acc_rows')).orderBy('id')).compile());
+      assert.deepEqual(bare, [['r1', 'contact.created'], ['r2', 'contact.created']], `${target.name}, no parameters`);
       // The same query unmarked, run after it on the same connection: objects, as before.
       assert.deepEqual((await eventsOf(db, { account: 'acc_rows', since: 0 })).rows.map((r) => ({ ...r, created_at: Number(r.created_at) })), [
         { id: 'r1', created_at: 700 },

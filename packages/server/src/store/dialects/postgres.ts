@@ -71,7 +71,7 @@ const PREPARED_PER_CONNECTION = 500;
  * most of the database's CPU per API call. This pool hands Kysely clients that name each
  * parameterized statement by its text: pg prepares it once per connection and then only binds.
  *
- * Statements with parameters marked ARRAY_ROWS (array-rows.ts) get their rows as arrays.
+ * Statements marked ARRAY_ROWS (array-rows.ts), with parameters or without, get their rows as arrays.
  *
  * Their sockets are also corked for the rest of the turn in which a query is asked for, so the
  * statements a transaction asks for together leave in one write: one packet, one wake-up of the
@@ -100,8 +100,10 @@ function preparing(pool: pg.Pool): pg.Pool {
                 stream.uncork();
               });
             }
-            if (typeof text !== 'string' || !values?.length) return query(text, values);
+            if (typeof text !== 'string') return query(text, values);
             const rowMode = text.startsWith(ARRAY_ROWS) ? ('array' as const) : undefined;
+            // Without parameters: sent as it is (simple protocol, which several statements may share), unnamed.
+            if (!values?.length) return rowMode ? query({ text, rowMode }) : query(text, values);
             const name = nameOf(text);
             if (!prepared.has(name)) {
               if (prepared.size >= PREPARED_PER_CONNECTION) return query({ text, values, rowMode });
