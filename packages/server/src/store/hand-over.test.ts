@@ -96,6 +96,32 @@ for (const target of await testDatabases()) {
       await fx.store.claims.record('local', [...delivered(), ...claimed].map((d) => attemptRecord(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
     });
 
+    test('a commit whose deliveries were all handed over wakes no other process; one that left some for claims does', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
+      let notified = 0;
+      const unlisten = await fx.store.database.listenForDeliveries!(() => notified++);
+      const settled = async (count: number) => {
+        const deadline = Date.now() + 5000;
+        while (notified < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        await new Promise((resolve) => setTimeout(resolve, 300)); // an extra one, or one still on its way, comes meanwhile
+      };
+      try {
+        await fx.store.contacts.create(account, { username: 'all-taken', phone_number: '5' });
+        assert.equal(commits.at(-1)!.handedOver, 2);
+        await new Promise((resolve) => setTimeout(resolve, 300)); // a notification takes a round trip or two
+        assert.equal(notified, 0, 'both leased to this process: nothing for anyone to claim');
+        take = (ids) => ids.map((id) => id === hooks.a.id);
+        await fx.store.contacts.create(account, { username: 'one-taken', phone_number: '6' });
+        await settled(1);
+        assert.equal(notified, 1, "the other webhook's delivery waits for a claim: workers are woken, once (and not for the first change)");
+        const claimed = await fx.store.claims.claim('elsewhere', { limit: 10, leaseMs: 60_000 });
+        assert.deepEqual(claimed.map((d) => d.webhookId), [hooks.b.id]);
+        await fx.store.claims.record('local', delivered().map((d) => attemptRecord(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+        await fx.store.claims.record('elsewhere', claimed.map((d) => attemptRecord(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
+      } finally {
+        await unlisten();
+      }
+    });
+
     test('a write whose deliveries the database refuses gives their room back and hands nothing over', async () => {
       const contact = await fx.store.contacts.create(account, { username: 'refused', phone_number: '9' });
       const refusing = await fx.store.webhooks.create(account, { name: 'refusing', url: 'https://example.com/r', events: ['contact.updated'] });

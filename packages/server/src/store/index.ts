@@ -49,7 +49,9 @@ export function createStore(database: Database, options: StoreOptions) {
     fileUrl: options.fileUrl,
     attemptsPerDelivery: options.attemptsPerDelivery,
     afterCommit: (committed) => {
-      if (committed.deliveries > 0) database.notifyDeliveries();
+      // Deliveries handed over are leased to this process's worker: a NOTIFY for them would only
+      // wake every worker, this one too, to claim nothing.
+      if (committed.deliveries > committed.handedOver) database.notifyDeliveries();
       listeners.forEach((listener) => listener(committed));
     },
     groupCommit: database.dialect === 'sqlite' ? createGroupCommit(database.db) : undefined,

@@ -55,8 +55,8 @@ for (const database of ['sqlite', 'postgres'] as const) {
         0,
         'no claim returned any of them',
       );
-      // (Claims still run: the poll's, every second, and on PostgreSQL NOTIFY's, which wakes this
-      // process's worker too. They find nothing.)
+      // (Claims still run, the poll's every second, and find nothing. No NOTIFY wakes anyone for
+      // deliveries handed over.)
       // A burst: each delivered once, whichever way it went.
       await Promise.all(Array.from({ length: 30 }, (_, i) => engine.api('POST', '/contacts', { username: `b${i}`, phone_number: String(i) })));
       const received = await receiver.waitFor(41, { timeoutMs: 15_000 });
