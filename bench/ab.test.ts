@@ -42,8 +42,10 @@ test('npm run bench:ab hands each side its own environment, and stops at once wh
 });
 
 test('npm run bench:ab on PostgreSQL counts the database server processes that serve each side', () => {
-  const result = runBench('bench/ab.ts', ['--database=postgres', '--rate=20', '--seconds=1', '--rounds=1', '--b-system=bare']);
+  // Protocol as `npm start` runs it (one serve, its own worker): 1 API + 2 workers is the bench's own smoke run's.
+  const result = runBench('bench/ab.ts', ['--database=postgres', '--workers=0', '--rate=20', '--seconds=1', '--rounds=1', '--b-system=bare']);
   assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /^# A\/B: .*, postgres \(Protocol: one serve process, API and worker\)$/m);
   assert.match(result.stdout, /^B: bare PostgreSQL loop$/m);
   const row = /^\| 1 \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| ([\d.,]+) µs \([\d.,]+; ([\d.,]+)\), ([\d,]+) deliveries \| [\d.]+ \|$/m.exec(result.stdout);
   assert.ok(row, result.stdout);
@@ -61,6 +63,8 @@ test('npm run bench:ab refuses bad options before it starts anything', () => {
     ['--rounds=1.5', /--rounds must be a positive whole number/],
     ['--b-system=bulk', /--b-system must be one of protocol, bare, not bulk/],
     ['--database=mysql', /--database must be one of sqlite, postgres/],
+    ['--workers=-1', /--workers must be a whole number \(0: serve with its own worker\), not -1/],
+    ['--workers=1', /--workers is for --database=postgres/],
     ['--b=/nonexistent', /--b=\/nonexistent is not a built checkout/],
     ['--a-env=NOEQUALS', /--a-env takes NAME=value pairs/],
     ['--ratee=3', /unknown option --ratee=3/],

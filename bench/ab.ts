@@ -10,6 +10,8 @@
 //   --database=postgres             Protocol on PostgreSQL (1 API + 2 workers), with the CPU of
 //                                   the server processes serving each side's connections (by
 //                                   application_name; a connection closed mid-window is lost)
+//   --workers=2                     PostgreSQL: Protocol's worker processes beside its API; 0 runs
+//                                   one `protocol serve` with its own worker, as `npm start` does
 //   --rate=120 --seconds=10 --rounds=3
 // The rate must be one both sides keep up with at once: each row gives the deliveries measured,
 // which should be rate × seconds × 20. Identical sides measured B/A = 0.96–0.99 (3 rounds), so
@@ -19,7 +21,7 @@ import path from 'node:path';
 import { cpuTicks, fmt, sleep, spread, TICKS } from './measure.js';
 import { startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
 
-const OPTIONS = ['a', 'b', 'a-env', 'b-env', 'a-system', 'b-system', 'database', 'rate', 'seconds', 'rounds'];
+const OPTIONS = ['a', 'b', 'a-env', 'b-env', 'a-system', 'b-system', 'database', 'workers', 'rate', 'seconds', 'rounds'];
 /** Bad options stop the run before anything starts, with what was wrong. */
 function usage(problem: string): never {
   console.error(`bench:ab: ${problem}\nOptions: ${OPTIONS.map((o) => `--${o}=…`).join(' ')} (see bench/ab.ts)`);
@@ -40,6 +42,9 @@ const SECONDS = count('seconds', 10);
 const ROUNDS = count('rounds', 3, true);
 const WEBHOOKS = 20;
 const database = oneOf('database', ['sqlite', 'postgres'] as const);
+const WORKERS = Number(option('workers') ?? 2);
+if (!Number.isInteger(WORKERS) || WORKERS < 0) usage(`--workers must be a whole number (0: serve with its own worker), not ${option('workers')}`);
+if (option('workers') !== undefined && database !== 'postgres') usage('--workers is for --database=postgres (on SQLite, serve runs the worker)');
 
 interface Side {
   name: 'A' | 'B';
@@ -81,7 +86,8 @@ const spent = (before: Snapshot, after: Snapshot) => ({
 
 const receivers = await Promise.all(sides.map(() => startReceiver()));
 const ratios: number[] = [];
-console.log(`# A/B: ${RATE} changes/s × ${WEBHOOKS} webhooks per side for ${SECONDS} s, ${ROUNDS} round(s), ${database}`);
+const shape = database === 'sqlite' ? '' : WORKERS > 0 ? ` (Protocol: 1 API + ${WORKERS} workers)` : ' (Protocol: one serve process, API and worker)';
+console.log(`# A/B: ${RATE} changes/s × ${WEBHOOKS} webhooks per side for ${SECONDS} s, ${ROUNDS} round(s), ${database}${shape}`);
 for (const s of sides) console.log(`${s.name}: ${s.system === 'bare' ? `bare ${database === 'postgres' ? 'PostgreSQL' : 'SQLite'} loop` : `protocol from ${s.root ?? 'this checkout'}`}${Object.keys(s.env).length ? ` with ${JSON.stringify(s.env)}` : ''}`);
 const parts = database === 'postgres' ? 'main threads; database server' : 'main thread';
 console.log(`\n| round | A: CPU per delivery (${parts}) | B: CPU per delivery (${parts}) | B / A |\n|---|---|---|---|`);
@@ -98,7 +104,7 @@ try {
         systems[i] =
           s.system === 'bare'
             ? await (database === 'postgres' ? startPostgresLoop : startSqliteLoop)({ receiverUrl: receiver.url, webhooks: WEBHOOKS })
-            : await startProtocol({ receiverUrl: receiver.url, webhooks: WEBHOOKS, database, workers: 2, root: s.root, env: s.env });
+            : await startProtocol({ receiverUrl: receiver.url, webhooks: WEBHOOKS, database, workers: WORKERS, root: s.root, env: s.env });
         receiver.send({ type: 'secrets', secrets: systems[i]!.secrets });
       }
       const both = (changes: number) => Promise.all(systems.map((system) => system.produce(changes, { rate: RATE })));

@@ -230,8 +230,11 @@ export async function startProtocol(
       databaseUrl = schema.url;
     }
     env.PROTOCOL_DATABASE_URL = databaseUrl;
-    const api = await startProcess(options.database === 'sqlite' && !options.apiOnly ? ['serve'] : ['serve', '--no-worker'], env, bin);
-    processes.push({ name: options.database === 'sqlite' ? 'protocol' : 'api', child: api.child });
+    // SQLite: `serve` runs the worker (one writer process). PostgreSQL: 1 API + `workers` worker
+    // processes (2 by default), or with `workers: 0` one `serve` with its own worker, as `npm start`.
+    const serveWorks = options.database === 'sqlite' ? !options.apiOnly : options.workers === 0;
+    const api = await startProcess(serveWorks ? ['serve'] : ['serve', '--no-worker'], env, bin);
+    processes.push({ name: serveWorks || options.database === 'sqlite' ? 'protocol' : 'api', child: api.child });
     for (let i = 0; i < (options.database === 'postgres' ? (options.workers ?? 2) : 0); i++) {
       processes.push({ name: `worker${i + 1}`, child: (await startProcess(['worker'], env, bin)).child });
     }
