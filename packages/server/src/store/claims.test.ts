@@ -212,7 +212,7 @@ for (const target of await testDatabases()) {
       assert.ok(!refusedData(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
     });
 
-    test('a commit that queues deliveries notifies listeners in other processes, and so does a retry; a rollback does not', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
+    test('a commit that queues deliveries notifies listeners in other processes, and so do a retry and a release; a rollback does not', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
       let notified = 0;
       const unlisten = await fx.store.database.listenForDeliveries!(() => notified++);
       try {
@@ -229,6 +229,17 @@ for (const target of await testDatabases()) {
         await fx.store.deliveries.retry(account, delivery!.id);
         await notificationsReach(() => notified, 2);
         assert.equal(notified, 2);
+        // So does a worker giving back what it holds (shutdown): the others take it at once.
+        const held = await fx.store.claims.claim('leaving', { limit: 100, leaseMs: 60_000 });
+        assert.ok(held.some((d) => d.id === delivery!.id));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(notified, 2, 'a claim wakes nobody');
+        await fx.store.claims.release('leaving', held);
+        await notificationsReach(() => notified, 3);
+        assert.equal(notified, 3, 'the release notified, once');
+        await fx.store.claims.release('leaving', held);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(notified, 3, 'nothing was held any more: nothing to announce');
       } finally {
         await unlisten();
       }

@@ -276,18 +276,24 @@ export function claimsStore(ctx: StoreContext) {
       });
     },
 
-    /** Gives back leased deliveries that were not sent (shutdown), due at once for another worker. */
+    /**
+     * Gives back leased deliveries that were not sent (shutdown, a dead sender thread), due at once
+     * and announced: another worker takes them now, not at its next poll.
+     */
     async release(owner: string, deliveries: ClaimedDelivery[]): Promise<void> {
+      let released = 0;
       for (const d of deliveries) {
-        await db
+        const result = await db
           .updateTable('deliveries')
           .set({ lease_owner: null, lease_expires_at: null, due_at: Date.now() })
           .where('account_id', '=', d.accountId)
           .where('id', '=', d.id)
           .where('lease_owner', '=', owner)
           .where('status', '=', status('pending'))
-          .execute();
+          .executeTakeFirst();
+        released += Number(result.numUpdatedRows);
       }
+      if (released > 0) ctx.afterCommit({ events: [], deliveries: released, handedOver: 0 });
     },
 
     /** When the next pending delivery falls due (ms; a leased one when its lease runs out), so an idle worker sleeps exactly that long. */
