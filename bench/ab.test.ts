@@ -64,6 +64,7 @@ test('npm run bench:ab refuses bad options before it starts anything', () => {
     ['--b-system=bulk', /--b-system must be one of protocol, bare, not bulk/],
     ['--database=mysql', /--database must be one of sqlite, postgres/],
     ['--workers=-1', /--workers must be a whole number \(0: serve with its own worker\), not -1/],
+    ['--workers=', /--workers must be a whole number \(0: serve with its own worker\), not $/m],
     ['--workers=1', /--workers is for --database=postgres/],
     ['--b=/nonexistent', /--b=\/nonexistent is not a built checkout/],
     ['--a-env=NOEQUALS', /--a-env takes NAME=value pairs/],

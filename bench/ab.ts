@@ -42,8 +42,9 @@ const SECONDS = count('seconds', 10);
 const ROUNDS = count('rounds', 3, true);
 const WEBHOOKS = 20;
 const database = oneOf('database', ['sqlite', 'postgres'] as const);
+// Digits only: Number('') is 0, and `--workers=` must not quietly mean serve with its own worker.
+if (!/^\d+$/.test(option('workers') ?? '2')) usage(`--workers must be a whole number (0: serve with its own worker), not ${option('workers')}`);
 const WORKERS = Number(option('workers') ?? 2);
-if (!Number.isInteger(WORKERS) || WORKERS < 0) usage(`--workers must be a whole number (0: serve with its own worker), not ${option('workers')}`);
 if (option('workers') !== undefined && database !== 'postgres') usage('--workers is for --database=postgres (on SQLite, serve runs the worker)');
 
 interface Side {

@@ -5,17 +5,10 @@ import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { adminQuery, POSTGRES_URL, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { deliveryNotifier, NOTIFY_TIMEOUT_MS } from './dialects/postgres.js';
-import { attemptRecord as record, openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord as record, notificationsReach, openStore, type StoreFixture } from '../test-support/store.js';
 import { createStore, migrate, openDatabase, refusedData, type AttemptRecord } from './index.js';
 import { leasePostgres } from './lease.js';
 import { BEGIN_PINNED } from './pinned.js';
-
-/** Waits (up to 5 s) until `notified()` reaches `count`, then a little longer, so that any extra notification, or a failed attempt still under way, has come and gone. */
-async function notificationsReach(notified: () => number, count: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (notified() < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  await new Promise((resolve) => setTimeout(resolve, 300));
-}
 
 for (const target of await testDatabases()) {
   describe(`fan-out and claims on ${target.name}`, () => {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { AttemptErrorStage } from '@protocol/sdk';
-import type { StoreContext } from './context.js';
+import { madeDue, type StoreContext } from './context.js';
 import { compiledBatch } from './compiled.js';
 import { leaseDue } from './lease.js';
 import { workerTransaction } from './pinned.js';
@@ -293,7 +293,7 @@ export function claimsStore(ctx: StoreContext) {
           .executeTakeFirst();
         released += Number(result.numUpdatedRows);
       }
-      if (released > 0) ctx.afterCommit({ events: [], deliveries: released, handedOver: 0 });
+      if (released > 0) madeDue(ctx, released);
     },
 
     /** When the next pending delivery falls due (ms; a leased one when its lease runs out), so an idle worker sleeps exactly that long. */

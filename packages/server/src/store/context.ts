@@ -43,6 +43,12 @@ export interface Committed {
   handedOver: number;
 }
 
+/**
+ * After a commit that made existing deliveries due (a retry asked for, leases given back): wakes
+ * the workers as new deliveries do, this process's and (PostgreSQL) the others'.
+ */
+export const madeDue = (ctx: StoreContext, deliveries: number) => ctx.afterCommit({ events: [], deliveries, handedOver: 0 });
+
 /** One write: a transaction scoped to an account, with the events it emits. */
 export interface WriteScope {
   tx: Kysely<Tables>;

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { EVENT_TYPES, type Delivery, type DeliveryAttempt, type DeliveryDetail, type DeliveryListParams, type EventType, type Page, type WebhookEvent } from '@protocol/sdk';
 import { ProtocolError, notFound } from '../errors.js';
-import type { StoreContext } from './context.js';
+import { madeDue, type StoreContext } from './context.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
 import { oldestPending, status } from './status.js';
@@ -57,8 +57,7 @@ export function deliveriesStore(ctx: StoreContext) {
     if (!row) throw notFound('webhook', id);
     return row;
   };
-  /** After a commit that made deliveries due: wakes the workers, this process's and (PostgreSQL) the others'. */
-  const wake = () => ctx.afterCommit({ events: [], deliveries: 1, handedOver: 0 });
+  const wake = () => madeDue(ctx, 1);
   const requireEnabled = (webhook: Row<'webhooks'>) => {
     if (webhook.enabled !== 1) throw new ProtocolError('conflict', `Webhook '${webhook.id}' is disabled; enable it first`);
   };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { attemptRecord, groupsOneFailing, openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord, groupsOneFailing, notificationsReach, openStore, type StoreFixture } from '../test-support/store.js';
 import type { ClaimedDelivery, Committed, HandOver } from './index.js';
 
 for (const target of await testDatabases()) {
@@ -99,11 +99,6 @@ for (const target of await testDatabases()) {
     test('a commit whose deliveries were all handed over wakes no other process; one that left some for claims does', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
       let notified = 0;
       const unlisten = await fx.store.database.listenForDeliveries!(() => notified++);
-      const settled = async (count: number) => {
-        const deadline = Date.now() + 5000;
-        while (notified < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-        await new Promise((resolve) => setTimeout(resolve, 300)); // an extra one, or one still on its way, comes meanwhile
-      };
       try {
         await fx.store.contacts.create(account, { username: 'all-taken', phone_number: '5' });
         assert.equal(commits.at(-1)!.handedOver, 2);
@@ -111,7 +106,7 @@ for (const target of await testDatabases()) {
         assert.equal(notified, 0, 'both leased to this process: nothing for anyone to claim');
         take = (ids) => ids.map((id) => id === hooks.a.id);
         await fx.store.contacts.create(account, { username: 'one-taken', phone_number: '6' });
-        await settled(1);
+        await notificationsReach(() => notified, 1);
         assert.equal(notified, 1, "the other webhook's delivery waits for a claim: workers are woken, once (and not for the first change)");
         const claimed = await fx.store.claims.claim('elsewhere', { limit: 10, leaseMs: 60_000 });
         assert.deepEqual(claimed.map((d) => d.webhookId), [hooks.b.id]);

@@ -73,3 +73,10 @@ export async function groupsOneFailing(store: Store, account: string): Promise<v
     ['fulfilled', 'rejected', 'fulfilled'],
   );
 }
+
+/** Waits (up to 5 s) until `notified()` reaches `count`, then a little longer, so that any extra notification, or a failed attempt still under way, has come and gone. */
+export async function notificationsReach(notified: () => number, count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (notified() < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
