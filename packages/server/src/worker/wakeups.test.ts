@@ -17,7 +17,7 @@ after(async () => {
 });
 
 /** A worker over a store whose claims are counted, `changes` deliveries to `receiver` due. */
-async function setUp(receiver: Receiver, changes: number, options: { concurrency: number; retryScheduleMs?: number[] }) {
+async function setUp(receiver: Receiver, changes: number, options: { concurrency: number; retryScheduleMs?: number[]; lateNextDueMs?: number }) {
   const fx = await openStore(await sqliteDatabase());
   cleanup.push(() => fx.close());
   const account = (await fx.store.accounts.create('Wake-ups')).account.id;
@@ -30,7 +30,14 @@ async function setUp(receiver: Receiver, changes: number, options: { concurrency
     counts.claimed += claimed.length;
     return claimed;
   };
-  const store = { ...fx.store, claims: { ...fx.store.claims, claim } };
+  // On a busy machine the answer to "when is the next one due?" can come late: `lateNextDueMs`
+  // delays it when it is a retry's (due within a second; a lease's end is further out).
+  const nextDueAt: typeof fx.store.claims.nextDueAt = async () => {
+    const next = await fx.store.claims.nextDueAt();
+    if (options.lateNextDueMs && next !== undefined && next < Date.now() + 1000) await new Promise((resolve) => setTimeout(resolve, options.lateNextDueMs));
+    return next;
+  };
+  const store = { ...fx.store, claims: { ...fx.store.claims, claim, nextDueAt } };
   const worker = createWorker({
     store,
     logger: createLogger('silent'),
@@ -79,6 +86,19 @@ test('a written batch that scheduled a retry wakes the loop for it, long before 
   cleanup.push(() => receiver.close());
   const { settled } = await setUp(receiver, 1, { concurrency: 64, retryScheduleMs: [50] });
   const [first, second] = await receiver.waitFor(2, { timeoutMs: 10_000 });
+  assert.equal(first!.headers['x-protocol-delivery'], second!.headers['x-protocol-delivery'], 'the same delivery, retried');
+  await settled(1);
+});
+
+test('a retry that falls due while the loop asks when the next one is due is claimed at once, not at the next poll', async () => {
+  // Once the failed attempt's result is written (its retry due in 200 ms), the loop claims
+  // (nothing due yet) and asks when the next falls due; the answer comes 400 ms later, when the
+  // retry is due already. It must claim again then: it slept until the poll (10 minutes here),
+  // a poll late. (A busy machine made this happen by itself, now and then.)
+  const receiver = await startReceiver((_, index) => ({ status: index === 0 ? 503 : 200 }));
+  cleanup.push(() => receiver.close());
+  const { settled } = await setUp(receiver, 1, { concurrency: 64, retryScheduleMs: [200], lateNextDueMs: 400 });
+  const [first, second] = await receiver.waitFor(2, { timeoutMs: 5_000 });
   assert.equal(first!.headers['x-protocol-delivery'], second!.headers['x-protocol-delivery'], 'the same delivery, retried');
   await settled(1);
 });

@@ -241,10 +241,17 @@ export function createWorker(options: WorkerOptions) {
         await sleep(pollMs);
         continue;
       }
-      // Due work left unclaimed belongs to webhooks at their cap: wait for a slot to free (it wakes us).
       const next = await store.claims.nextDueAt().catch(() => undefined);
       const untilDue = next === undefined ? pollMs : next - Date.now();
-      await sleep(untilDue > 0 ? Math.min(untilDue, pollMs) : pollMs);
+      if (untilDue > 0) {
+        await sleep(Math.min(untilDue, pollMs));
+        continue;
+      }
+      // Due already. If the claim took all it could, it fell due since the claim looked (a retry
+      // written meanwhile): claim again now; waiting for the poll left it up to a poll late.
+      // Otherwise due work was left for want of room or slots: an ending attempt wakes us.
+      if (caughtUp) continue;
+      await sleep(pollMs);
     }
   }
 
