@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { attemptRecord, groupsOneFailing, notificationsReach, openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord, countNotifies, groupsOneFailing, notificationsReach, openStore, type StoreFixture } from '../test-support/store.js';
 import type { ClaimedDelivery, Committed, HandOver } from './index.js';
 
 for (const target of await testDatabases()) {
@@ -97,22 +97,26 @@ for (const target of await testDatabases()) {
     });
 
     test('a commit whose deliveries were all handed over wakes no other process; one that left some for claims does', { skip: target.name === 'sqlite' && 'SQLite has one writer process' }, async () => {
+      const notifies = countNotifies(fx.store);
       let notified = 0;
       const unlisten = await fx.store.database.listenForDeliveries!(() => notified++);
       try {
         await fx.store.contacts.create(account, { username: 'all-taken', phone_number: '5' });
         assert.equal(commits.at(-1)!.handedOver, 2);
-        await new Promise((resolve) => setTimeout(resolve, 300)); // a notification takes a round trip or two
-        assert.equal(notified, 0, 'both leased to this process: nothing for anyone to claim');
+        assert.equal(notifies.count(), 0, 'both leased to this process: nothing for anyone to claim');
         take = (ids) => ids.map((id) => id === hooks.a.id);
+        const before = notified;
         await fx.store.contacts.create(account, { username: 'one-taken', phone_number: '6' });
-        await notificationsReach(() => notified, 1);
-        assert.equal(notified, 1, "the other webhook's delivery waits for a claim: workers are woken, once (and not for the first change)");
+        assert.equal(notifies.count(), 1, "the other webhook's delivery waits for a claim: workers are woken, once (and not for the first change)");
+        await notificationsReach(() => notified, before + 1);
+        assert.ok(notified > before, 'and the notification reached a listener on another connection');
         const claimed = await fx.store.claims.claim('elsewhere', { limit: 10, leaseMs: 60_000 });
         assert.deepEqual(claimed.map((d) => d.webhookId), [hooks.b.id]);
-        await fx.store.claims.record('local', delivered().map((d) => attemptRecord(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
         await fx.store.claims.record('elsewhere', claimed.map((d) => attemptRecord(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
       } finally {
+        notifies.restore();
+        // Sent and recorded, so that a failure above leaves nothing leased for the next tests.
+        await fx.store.claims.record('local', delivered().map((d) => attemptRecord(d, { status: 'succeeded' })), { disableAfterMs: 1e9 });
         await unlisten();
       }
     });

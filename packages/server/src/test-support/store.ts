@@ -80,3 +80,19 @@ export async function notificationsReach(notified: () => number, count: number):
   while (notified() < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   await new Promise((resolve) => setTimeout(resolve, 300));
 }
+
+/**
+ * Counts the store's calls to wake other processes, where it decides to (a NOTIFY on PostgreSQL).
+ * A listener alone cannot tell a test's notification from one an earlier test's commit still
+ * had on its way, so exact counts are taken here and listeners only show that they arrive.
+ */
+export function countNotifies(store: Store): { count(): number; restore(): void } {
+  const { database } = store;
+  const notify = database.notifyDeliveries;
+  let count = 0;
+  database.notifyDeliveries = () => {
+    count++;
+    notify();
+  };
+  return { count: () => count, restore: () => void (database.notifyDeliveries = notify) };
+}
