@@ -24,6 +24,21 @@ test('npm run bench:ab measures two systems side by side and reports their ratio
   assert.match(result.stdout, /^B \/ A, CPU per delivery: [\d.]+ \[[\d.]+–[\d.]+\]$/m);
 });
 
+test('npm run bench:ab --saturated runs each side alone, as fast as it goes, and reports the ratio of their throughputs', () => {
+  const result = runBench('bench/ab.ts', ['--saturated', '--changes=20', '--warm-up=5', '--rounds=1', '--b-system=bare']);
+  assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /^# A\/B, saturated: 20 changes × 20 webhooks per run after 5 of warm-up, each side alone, 1 round\(s\), sqlite$/m);
+  const row = /^\| 1 \| ([\d,]+)\/s, ([\d,]+) deliveries \(([\d,]+) µs, \d+%\) \| ([\d,]+)\/s, ([\d,]+) deliveries \(([\d,]+) µs, \d+%\) \| ([\d.]+) \|$/m.exec(result.stdout);
+  assert.ok(row, result.stdout);
+  const [, aRate, aDelivered, aUs, bRate, bDelivered, bUs, ratio] = row.map((cell) => Number(cell?.replace(/,/g, '')));
+  // The measured run's deliveries, the warm-up's not counted: 20 changes × 20 webhooks on each side.
+  assert.equal(aDelivered, 400);
+  assert.equal(bDelivered, 400);
+  assert.ok(aRate! > 0 && bRate! > 0 && aUs! > 0 && bUs! > 0);
+  assert.ok(Math.abs(ratio! - bRate! / aRate!) < 0.01 * ratio!, 'the ratio is B over A');
+  assert.match(result.stdout, /^B \/ A, deliveries per second: [\d.]+ \[[\d.]+–[\d.]+\]$/m);
+});
+
 test('npm run bench:ab hands each side its own environment, and stops at once when a side cannot start', () => {
   // B's setting is invalid, so B's `protocol serve` refuses to start: that it says so proves the
   // environment reached B's process. A (started first in round 1) must be stopped, not left
@@ -69,8 +84,12 @@ test('npm run bench:ab refuses bad options before it starts anything', () => {
     ['--b=/nonexistent', /--b=\/nonexistent is not a built checkout/],
     ['--a-env=NOEQUALS', /--a-env takes NAME=value pairs/],
     ['--ratee=3', /unknown option --ratee=3/],
+    ['--saturated=1', /unknown option --saturated=1/],
+    ['--changes=100', /--changes and --warm-up are for --saturated/],
+    ['--saturated --rate=60', /--rate and --seconds are for the steady mode, not --saturated/],
+    ['--saturated --changes=0', /--changes must be a positive whole number/],
   ] as const) {
-    const result = runBench('bench/ab.ts', [arg], 30_000);
+    const result = runBench('bench/ab.ts', arg.split(' '), 30_000);
     assert.equal(result.status, 2, `${arg}: ${result.stderr}`);
     assert.match(result.stderr, message, arg);
     assert.equal(result.stdout, '', `${arg}: nothing ran`);

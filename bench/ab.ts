@@ -16,18 +16,24 @@
 // The rate must be one both sides keep up with at once: each row gives the deliveries measured,
 // which should be rate × seconds × 20. Identical sides measured B/A = 0.96–0.99 (3 rounds), so
 // differences below ~5% need more rounds.
+//
+//   --saturated [--changes=8000 --warm-up=4000]
+// Throughput instead, as the bench's throughput scenario measures it: each side alone, one after
+// the other (A first in odd rounds), `changes` × 20 deliveries as fast as they go after a warm-up,
+// and the ratio of deliveries per second. Neighbouring runs share most of the machine's drift, not
+// all: identical sides measured 0.97–1.12 over 4 rounds (session 18), so it takes many rounds.
 import fs from 'node:fs';
 import path from 'node:path';
-import { cpuTicks, fmt, sleep, spread, TICKS } from './measure.js';
+import { cpuTicks, fmt, machineMeter, now, sleep, spread, TICKS } from './measure.js';
 import { startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
 
-const OPTIONS = ['a', 'b', 'a-env', 'b-env', 'a-system', 'b-system', 'database', 'workers', 'rate', 'seconds', 'rounds'];
+const OPTIONS = ['a', 'b', 'a-env', 'b-env', 'a-system', 'b-system', 'database', 'workers', 'rate', 'seconds', 'rounds', 'saturated', 'changes', 'warm-up'];
 /** Bad options stop the run before anything starts, with what was wrong. */
 function usage(problem: string): never {
-  console.error(`bench:ab: ${problem}\nOptions: ${OPTIONS.map((o) => `--${o}=…`).join(' ')} (see bench/ab.ts)`);
+  console.error(`bench:ab: ${problem}\nOptions: ${OPTIONS.map((o) => (o === 'saturated' ? '--saturated' : `--${o}=…`)).join(' ')} (see bench/ab.ts)`);
   process.exit(2);
 }
-for (const arg of process.argv.slice(2)) if (!OPTIONS.some((o) => arg.startsWith(`--${o}=`))) usage(`unknown option ${arg}`);
+for (const arg of process.argv.slice(2)) if (arg !== '--saturated' && !OPTIONS.some((o) => o !== 'saturated' && arg.startsWith(`--${o}=`))) usage(`unknown option ${arg}`);
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const count = (name: string, fallback: number, whole = false) => {
   const value = Number(option(name) ?? fallback);
@@ -41,6 +47,11 @@ const RATE = count('rate', 120); // changes/s per side, × 20 webhooks
 const SECONDS = count('seconds', 10);
 const ROUNDS = count('rounds', 3, true);
 const WEBHOOKS = 20;
+const SATURATED = process.argv.includes('--saturated');
+if (!SATURATED && (option('changes') ?? option('warm-up')) !== undefined) usage('--changes and --warm-up are for --saturated');
+if (SATURATED && (option('rate') ?? option('seconds')) !== undefined) usage('--rate and --seconds are for the steady mode, not --saturated');
+const CHANGES = count('changes', 8000, true);
+const WARM_UP = count('warm-up', 4000, true);
 const database = oneOf('database', ['sqlite', 'postgres'] as const);
 // Digits only: Number('') is 0, and `--workers=` must not quietly mean serve with its own worker.
 if (!/^\d+$/.test(option('workers') ?? '2')) usage(`--workers must be a whole number (0: serve with its own worker), not ${option('workers')}`);
@@ -86,28 +97,55 @@ const spent = (before: Snapshot, after: Snapshot) => ({
 });
 
 const receivers = await Promise.all(sides.map(() => startReceiver()));
+/** Starts side i on a receiver of its own, cleared of the round before. */
+async function start(i: number): Promise<Running> {
+  const s = sides[i]!;
+  const receiver = receivers[i]!;
+  receiver.send({ type: 'reset' });
+  const system =
+    s.system === 'bare'
+      ? await (database === 'postgres' ? startPostgresLoop : startSqliteLoop)({ receiverUrl: receiver.url, webhooks: WEBHOOKS })
+      : await startProtocol({ receiverUrl: receiver.url, webhooks: WEBHOOKS, database, workers: WORKERS, root: s.root, env: s.env });
+  receiver.send({ type: 'secrets', secrets: system.secrets });
+  return system;
+}
+/** Until side i's receiver has `deliveries` (at most `ms`); its last count. */
+async function arrivedAt(i: number, deliveries: number, ms: number) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const counted = await receivers[i]!.count();
+    if (counted.bad > 0) throw new Error("deliveries failed the receiver's signature check");
+    if (counted.count >= deliveries) return counted.count;
+    if (Date.now() > deadline) throw new Error(`${sides[i]!.name}: only ${counted.count} of ${deliveries} deliveries arrived in ${ms / 1000} s`);
+    await sleep(counted.count / deliveries > 0.95 ? 2 : 20);
+  }
+}
+
 const ratios: number[] = [];
 const shape = database === 'sqlite' ? '' : WORKERS > 0 ? ` (Protocol: 1 API + ${WORKERS} workers)` : ' (Protocol: one serve process, API and worker)';
-console.log(`# A/B: ${RATE} changes/s × ${WEBHOOKS} webhooks per side for ${SECONDS} s, ${ROUNDS} round(s), ${database}${shape}`);
+console.log(
+  SATURATED
+    ? `# A/B, saturated: ${CHANGES} changes × ${WEBHOOKS} webhooks per run after ${WARM_UP} of warm-up, each side alone, ${ROUNDS} round(s), ${database}${shape}`
+    : `# A/B: ${RATE} changes/s × ${WEBHOOKS} webhooks per side for ${SECONDS} s, ${ROUNDS} round(s), ${database}${shape}`,
+);
 for (const s of sides) console.log(`${s.name}: ${s.system === 'bare' ? `bare ${database === 'postgres' ? 'PostgreSQL' : 'SQLite'} loop` : `protocol from ${s.root ?? 'this checkout'}`}${Object.keys(s.env).length ? ` with ${JSON.stringify(s.env)}` : ''}`);
-const parts = database === 'postgres' ? 'main threads; database server' : 'main thread';
-console.log(`\n| round | A: CPU per delivery (${parts}) | B: CPU per delivery (${parts}) | B / A |\n|---|---|---|---|`);
 try {
+  if (SATURATED) await saturatedRounds();
+  else await steadyRounds();
+} finally {
+  receivers.forEach((r) => r.kill());
+}
+
+/** Both sides at once at one steady rate: the CPU each spends per delivery. */
+async function steadyRounds() {
+  const parts = database === 'postgres' ? 'main threads; database server' : 'main thread';
+  console.log(`\n| round | A: CPU per delivery (${parts}) | B: CPU per delivery (${parts}) | B / A |\n|---|---|---|---|`);
   for (let round = 1; round <= ROUNDS; round++) {
     // Started in turn (A first in odd rounds) so neither side always gets the warmer start.
     const order = round % 2 ? [0, 1] : [1, 0];
     const systems: Running[] = [];
     try {
-      for (const i of order) {
-        const s = sides[i]!;
-        const receiver = receivers[i]!;
-        receiver.send({ type: 'reset' });
-        systems[i] =
-          s.system === 'bare'
-            ? await (database === 'postgres' ? startPostgresLoop : startSqliteLoop)({ receiverUrl: receiver.url, webhooks: WEBHOOKS })
-            : await startProtocol({ receiverUrl: receiver.url, webhooks: WEBHOOKS, database, workers: WORKERS, root: s.root, env: s.env });
-        receiver.send({ type: 'secrets', secrets: systems[i]!.secrets });
-      }
+      for (const i of order) systems[i] = await start(i);
       const both = (changes: number) => Promise.all(systems.map((system) => system.produce(changes, { rate: RATE })));
       /** Until every delivery made so far has arrived (at most 30 s): a window must hold its own deliveries, not stragglers of the one before. */
       const arrived = async (changes: number) => {
@@ -142,6 +180,35 @@ try {
   }
   const r = spread(ratios);
   console.log(`\nB / A, CPU per delivery: ${fmt(r.median, 3)} [${fmt(r.min, 3)}–${fmt(r.max, 3)}]`);
-} finally {
-  receivers.forEach((r) => r.kill());
+}
+
+/** Each side alone in turn, as fast as it goes: deliveries per second, and the machine's CPU per delivery. */
+async function saturatedRounds() {
+  console.log('\n| round | A: throughput (machine CPU per delivery, busy) | B: throughput (machine CPU per delivery, busy) | B / A |\n|---|---|---|---|');
+  const run = async (i: number) => {
+    const system = await start(i);
+    try {
+      await system.produce(WARM_UP, { concurrency: 16 });
+      await arrivedAt(i, WARM_UP * WEBHOOKS, 120_000);
+      receivers[i]!.send({ type: 'reset-arrivals' });
+      const machine = machineMeter();
+      const started = now();
+      await system.produce(CHANGES, { concurrency: 16 });
+      const delivered = await arrivedAt(i, CHANGES * WEBHOOKS, 300_000);
+      const seconds = (now() - started) / 1000;
+      return { perSecond: delivered / seconds, delivered, ...machine(delivered) };
+    } finally {
+      await system.stop();
+    }
+  };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results = [];
+    for (const i of round % 2 ? [0, 1] : [1, 0]) results[i] = await run(i);
+    const [a, b] = results as [Awaited<ReturnType<typeof run>>, Awaited<ReturnType<typeof run>>];
+    const cell = (x: typeof a) => `${fmt(x.perSecond)}/s, ${fmt(x.delivered)} deliveries (${fmt(x.usPerUnit)} µs, ${fmt(x.busyPercent)}%)`;
+    ratios.push(b.perSecond / a.perSecond);
+    console.log(`| ${round} | ${cell(a)} | ${cell(b)} | ${fmt(b.perSecond / a.perSecond, 3)} |`);
+  }
+  const r = spread(ratios);
+  console.log(`\nB / A, deliveries per second: ${fmt(r.median, 3)} [${fmt(r.min, 3)}–${fmt(r.max, 3)}]`);
 }
