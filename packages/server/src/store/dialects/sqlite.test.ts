@@ -1,5 +1,5 @@
-// The checkpointer (sqlite.ts): under a steady stream of commits the WAL starts over instead of
-// growing, and no commit is lost on the way.
+// The SQLite connection (sqlite.ts): its checkpointer, under a steady stream of commits the WAL
+// starts over instead of growing and no commit is lost on the way; and its settings.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,6 +32,25 @@ test('a steady writer keeps the WAL near FINISH_FRAMES: it starts over again and
     assert.ok(largest < bound, `the WAL file peaked at ${(largest / 2 ** 20).toFixed(1)} MiB, under ${(bound / 2 ** 20).toFixed(1)} MiB (4× FINISH_FRAMES were written)`);
   } finally {
     await db.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the connection's settings: WAL, NORMAL by default and FULL one setting away, an 8 MiB page cache, nothing memory-mapped", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-pragmas-'));
+  const read = async (db: ReturnType<typeof openSqlite>, pragma: string) => Object.values((await sql.raw(`pragma ${pragma}`).execute(db)).rows[0] as object)[0];
+  const normal = openSqlite(path.join(dir, 'normal.db'));
+  const full = openSqlite(path.join(dir, 'full.db'), { synchronous: 'FULL' });
+  try {
+    assert.equal(await read(normal, 'journal_mode'), 'wal');
+    assert.equal(await read(normal, 'synchronous'), 1, 'NORMAL');
+    assert.equal(await read(full, 'synchronous'), 2, 'FULL');
+    // Negative: KiB. A larger cache makes the commit after an index page split walk more of it (sqlite.ts).
+    assert.equal(await read(normal, 'cache_size'), -8192);
+    assert.equal(await read(normal, 'mmap_size'), 0);
+  } finally {
+    await normal.destroy();
+    await full.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
