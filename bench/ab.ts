@@ -24,8 +24,8 @@
 // all: identical sides measured 0.97–1.12 over 4 rounds (session 18), so it takes many rounds.
 import fs from 'node:fs';
 import path from 'node:path';
-import { cpuTicks, fmt, machineMeter, now, sleep, spread, TICKS } from './measure.js';
-import { startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
+import { cpuTicks, fmt, sleep, spread, TICKS } from './measure.js';
+import { measureThroughput, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
 
 const OPTIONS = ['a', 'b', 'a-env', 'b-env', 'a-system', 'b-system', 'database', 'workers', 'rate', 'seconds', 'rounds', 'saturated', 'changes', 'warm-up'];
 /** Bad options stop the run before anything starts, with what was wrong. */
@@ -109,17 +109,6 @@ async function start(i: number): Promise<Running> {
   receiver.send({ type: 'secrets', secrets: system.secrets });
   return system;
 }
-/** Until side i's receiver has `deliveries` (at most `ms`); its last count. */
-async function arrivedAt(i: number, deliveries: number, ms: number) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const counted = await receivers[i]!.count();
-    if (counted.bad > 0) throw new Error("deliveries failed the receiver's signature check");
-    if (counted.count >= deliveries) return counted.count;
-    if (Date.now() > deadline) throw new Error(`${sides[i]!.name}: only ${counted.count} of ${deliveries} deliveries arrived in ${ms / 1000} s`);
-    await sleep(counted.count / deliveries > 0.95 ? 2 : 20);
-  }
-}
 
 const ratios: number[] = [];
 const shape = database === 'sqlite' ? '' : WORKERS > 0 ? ` (Protocol: 1 API + ${WORKERS} workers)` : ' (Protocol: one serve process, API and worker)';
@@ -188,15 +177,7 @@ async function saturatedRounds() {
   const run = async (i: number) => {
     const system = await start(i);
     try {
-      await system.produce(WARM_UP, { concurrency: 16 });
-      await arrivedAt(i, WARM_UP * WEBHOOKS, 120_000);
-      receivers[i]!.send({ type: 'reset-arrivals' });
-      const machine = machineMeter();
-      const started = now();
-      await system.produce(CHANGES, { concurrency: 16 });
-      const delivered = await arrivedAt(i, CHANGES * WEBHOOKS, 300_000);
-      const seconds = (now() - started) / 1000;
-      return { perSecond: delivered / seconds, delivered, ...machine(delivered) };
+      return await measureThroughput(system, receivers[i]!, { warmUp: WARM_UP, changes: CHANGES, webhooks: WEBHOOKS });
     } finally {
       await system.stop();
     }
@@ -205,7 +186,7 @@ async function saturatedRounds() {
     const results = [];
     for (const i of round % 2 ? [0, 1] : [1, 0]) results[i] = await run(i);
     const [a, b] = results as [Awaited<ReturnType<typeof run>>, Awaited<ReturnType<typeof run>>];
-    const cell = (x: typeof a) => `${fmt(x.perSecond)}/s, ${fmt(x.delivered)} deliveries (${fmt(x.usPerUnit)} µs, ${fmt(x.busyPercent)}%)`;
+    const cell = (x: typeof a) => `${fmt(x.perSecond)}/s, ${fmt(x.delivered)} deliveries (${fmt(x.machine.usPerUnit)} µs, ${fmt(x.machine.busyPercent)}%)`;
     ratios.push(b.perSecond / a.perSecond);
     console.log(`| ${round} | ${cell(a)} | ${cell(b)} | ${fmt(b.perSecond / a.perSecond, 3)} |`);
   }

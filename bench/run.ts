@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { cpuMeter, fmt, latencySummary, machineMeter, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
+import { fmt, latencySummary, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
 import { boundText, figure, judge, type Anchors, type Measured } from './targets.js';
-import { hookSecrets, KEY, startBullmq, startHelper, startL0, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
+import { hookSecrets, KEY, measureThroughput, startBullmq, startHelper, startL0, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -36,16 +36,6 @@ const SYSTEMS: Array<[SystemName, (o: SystemOptions) => Promise<Running>]> = [
 const receiver = await startReceiver();
 const receiverUrl = receiver.url;
 const { ask, count } = receiver;
-async function waitForArrivals(target: number, timeoutMs: number) {
-  const deadline = now() + timeoutMs;
-  for (;;) {
-    const { count: n, bad } = await count();
-    if (bad > 0) throw new Error(`${bad} deliveries failed the receiver's signature check`);
-    if (n >= target) return now();
-    if (now() > deadline) throw new Error(`only ${n} of ${target} deliveries arrived in ${timeoutMs} ms`);
-    await sleep(n / target > 0.95 ? 2 : 20);
-  }
-}
 
 async function withSystem<T>(start: (o: SystemOptions) => Promise<Running>, webhooks: number, work: (system: Running) => Promise<T>): Promise<T> {
   receiver.send({ type: 'reset' });
@@ -66,37 +56,16 @@ async function withSystem<T>(start: (o: SystemOptions) => Promise<Running>, webh
 async function warmUp(system: Running, changes: number, webhooks: number, options: { rate?: number; concurrency?: number }) {
   if (changes <= 0) return;
   await system.produce(changes, options);
-  await waitForArrivals(changes * webhooks, 120_000);
+  await receiver.waitFor(changes * webhooks, 120_000);
   receiver.send({ type: 'reset-arrivals' });
 }
 
 // --- scenarios ----------------------------------------------------------------------------------
-interface Throughput {
-  perSecond: number;
-  /** How fast the changes themselves were acknowledged (API calls, or BullMQ enqueues). */
-  changesPerSecond: number;
-  usage: ProcessUsage;
-  /** The whole machine's CPU per delivery (µs), and how busy it was (% of all cores). */
-  machine: { usPerUnit: number; busyPercent: number };
-}
+type Throughput = Awaited<ReturnType<typeof measureThroughput>>;
 async function throughput(start: (o: SystemOptions) => Promise<Running>): Promise<Throughput> {
   return withSystem(start, WEBHOOKS, async (system) => {
     await sleep(200);
-    // The measured run is short (40,000 deliveries), so what it measures is the steady state
-    // only after a warm-up, the same for every system. Without one, V8's compiler threads in
-    // Protocol's process spent ~20 µs per delivery on optimizing code. After 500 changes they
-    // still optimized ~150 functions during the measured run (a third of those threads' CPU), and
-    // Protocol's CPU per delivery kept falling run after run in one process: 209, 169, 162, 160,
-    // 147 µs over five runs of 2,000 changes (the bare loop's 73, 72, 65, 68, 65 µs). From 4,000
-    // on it has settled.
-    await warmUp(system, WARM_UP, WEBHOOKS, { concurrency: 16 });
-    const meter = cpuMeter({ ...system.pids, receiver: receiver.pid });
-    const machine = machineMeter();
-    const started = now();
-    await system.produce(CHANGES, { concurrency: 16 });
-    const produced = now();
-    const finished = await waitForArrivals(CHANGES * WEBHOOKS, 300_000);
-    return { perSecond: (CHANGES * WEBHOOKS) / ((finished - started) / 1000), changesPerSecond: CHANGES / ((produced - started) / 1000), usage: meter(), machine: machine(CHANGES * WEBHOOKS) };
+    return measureThroughput(system, receiver, { warmUp: WARM_UP, changes: CHANGES, webhooks: WEBHOOKS });
   });
 }
 
@@ -106,7 +75,7 @@ async function latency(start: (o: SystemOptions) => Promise<Running>, rate: numb
     await warmUp(system, Math.ceil(rate / 2), 1, { rate }); // half a second at the rate
     const changes = rate * LATENCY_SECONDS;
     const acks = await system.produce(changes, { rate });
-    await waitForArrivals(changes, 120_000);
+    await receiver.waitFor(changes, 120_000);
     const { arrivals } = await ask<{ arrivals: Array<[string, number]> }>('collect', 'collected');
     return latencySummary(arrivals.map(([id, at]) => at - (acks.get(id) ?? NaN)).filter(Number.isFinite));
   });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { signWebhook } from '@protocol/sdk';
-import { now, sleep } from './measure.js';
+import { cpuMeter, machineMeter, now, sleep } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'packages/server/bin/protocol.js');
@@ -61,7 +61,56 @@ export async function startReceiver() {
     ask,
     /** Deliveries received (and how many failed the signature check) since the last reset. */
     count: () => ask<{ count: number; bad: number }>('count', 'count'),
+    /** Until `target` deliveries have arrived (at most `timeoutMs`): when, and how many. A delivery that failed the signature check fails the run. */
+    async waitFor(target: number, timeoutMs: number): Promise<{ at: number; count: number }> {
+      const deadline = now() + timeoutMs;
+      for (;;) {
+        const { count, bad } = await ask<{ count: number; bad: number }>('count', 'count');
+        if (bad > 0) throw new Error(`${bad} deliveries failed the receiver's signature check`);
+        if (count >= target) return { at: now(), count };
+        if (now() > deadline) throw new Error(`only ${count} of ${target} deliveries arrived in ${timeoutMs} ms`);
+        await sleep(count / target > 0.95 ? 2 : 20);
+      }
+    },
     kill: () => child.kill(),
+  };
+}
+
+export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+/**
+ * The throughput scenario's measurement, shared by `npm run bench` and `bench:ab --saturated`: a
+ * warm-up of `warmUp` changes, all delivered and then forgotten by the receiver, then `changes`
+ * changes as fast as the system takes them (16 at a time), timed until their last delivery arrives.
+ *
+ * The measured run is short (40,000 deliveries in the bench), so what it measures is the steady
+ * state only after a warm-up, the same for every system. Without one, V8's compiler threads in
+ * Protocol's process spent ~20 µs per delivery on optimizing code. After 500 changes they still
+ * optimized ~150 functions during the measured run (a third of those threads' CPU), and
+ * Protocol's CPU per delivery kept falling run after run in one process: 209, 169, 162, 160, 147 µs
+ * over five runs of 2,000 changes (the bare loop's 73, 72, 65, 68, 65 µs). From 4,000 on it has settled.
+ */
+export async function measureThroughput(system: Running, receiver: Receiver, options: { warmUp: number; changes: number; webhooks: number }) {
+  const deliveries = options.changes * options.webhooks;
+  if (options.warmUp > 0) {
+    await system.produce(options.warmUp, { concurrency: 16 });
+    await receiver.waitFor(options.warmUp * options.webhooks, 120_000);
+    receiver.send({ type: 'reset-arrivals' });
+  }
+  const meter = cpuMeter({ ...system.pids, receiver: receiver.pid });
+  const machine = machineMeter();
+  const started = now();
+  await system.produce(options.changes, { concurrency: 16 });
+  const produced = now();
+  const finished = await receiver.waitFor(deliveries, 300_000);
+  return {
+    perSecond: deliveries / ((finished.at - started) / 1000),
+    delivered: finished.count,
+    /** How fast the changes themselves were acknowledged (API calls, or BullMQ enqueues). */
+    changesPerSecond: options.changes / ((produced - started) / 1000),
+    usage: meter(),
+    /** The whole machine's CPU per delivery (µs), and how busy it was (% of all cores). */
+    machine: machine(deliveries),
   };
 }
 
