@@ -54,7 +54,7 @@ export function createStore(database: Database, options: StoreOptions) {
       if (committed.deliveries > committed.handedOver) database.notifyDeliveries();
       listeners.forEach((listener) => listener(committed));
     },
-    groupCommit: database.dialect === 'sqlite' ? createGroupCommit(database.db) : undefined,
+    groupCommit: createGroupCommit(database),
     leaseEnds: new LeaseEnds(),
   };
   return {
