@@ -3,7 +3,6 @@ import type { EventType, WebhookEvent } from '@protocol/sdk';
 import type { Database } from './database.js';
 import { bindConnection, compiled, slot } from './compiled.js';
 import { fanOut } from './fanout.js';
-import { pipelinedTransaction } from './pinned.js';
 import type { GroupCommit } from './group-commit.js';
 import { Reservation, type HandOver } from './hand-over.js';
 import type { LeaseEnds } from './lease.js';
@@ -22,8 +21,8 @@ export interface StoreContext {
   attemptsPerDelivery: number;
   /** Called after a write commits: the events it stored and how many deliveries they made. */
   afterCommit(committed: Committed): void;
-  /** SQLite: writes share transactions (group-commit.ts); undefined on PostgreSQL. */
-  groupCommit?: GroupCommit;
+  /** Writes share transactions (group-commit.ts). */
+  groupCommit: GroupCommit;
   /** This process's worker, when it takes new deliveries as they are written (hand-over.ts). */
   handOver?: HandOver;
   /** Every lease's end, claims' and hand-overs' (lease.ts). */
@@ -94,7 +93,7 @@ export async function write<T>(ctx: StoreContext, account: string, work: (scope:
   };
   let result: T;
   try {
-    result = ctx.groupCommit ? await ctx.groupCommit(inTransaction) : await pipelinedTransaction(ctx.db, inTransaction);
+    result = await ctx.groupCommit(inTransaction);
   } catch (error) {
     reservation?.cancel();
     throw error;

@@ -5,8 +5,9 @@ import { bindConnection } from './compiled.js';
 
 /**
  * PostgreSQL's transactions, BEGIN sent with their first statements (`pipelinedTransaction`: API
- * writes, through context.ts). The worker's (claim, record) open with planner settings of their
- * own in the same message (simple-protocol statements without parameters may go together).
+ * writes, a batch of them at a time through group-commit.ts). The worker's (claim, record) open
+ * with planner settings of their own in the same message (simple-protocol statements without
+ * parameters may go together).
  *
  * Every statement in them finds rows by a unique key or walks an index in order, so a plan that
  * reads a whole table, or every due row, is only ever a misestimate. Those came from statistics
