@@ -1,6 +1,6 @@
-// Writes that arrive together (on SQLite they share one transaction, group-commit.ts; on
-// PostgreSQL they run side by side): each commits or fails alone, and only committed ones leave
-// events and deliveries.
+// Writes that arrive together share one transaction (group-commit.ts; on SQLite one after
+// another, on PostgreSQL side by side): each commits or fails alone, and only committed ones
+// leave events and deliveries.
 import assert from 'node:assert/strict';
 import { sql, type Transaction } from 'kysely';
 import { after, before, describe, test } from 'node:test';
