@@ -11,7 +11,10 @@ import { groupsOneFailing, openStore, type StoreFixture } from '../test-support/
 import { createGroupCommit, type GroupCommit } from './group-commit.js';
 import type { Tables } from './schema.js';
 
-for (const target of await testDatabases()) {
+/** Fresh databases for this file; the group commit's tests make one of their own per test, of the same kinds. */
+const targets = await testDatabases();
+
+for (const target of targets) {
   describe(`concurrent writes on ${target.name}`, () => {
     let fx: StoreFixture;
     let account: string;
@@ -56,13 +59,13 @@ for (const target of await testDatabases()) {
   });
 }
 
-for (const target of await testDatabases()) {
-  describe(`group commit on ${target.name}`, () => {
+for (const { name } of targets) {
+  describe(`group commit on ${name}`, () => {
     /** Runs `work` with a group commit on a fresh store; `insert(id)` writes an account row. */
     async function withGroupCommit(
       work: (run: GroupCommit, insert: (id: string) => (tx: Transaction<Tables>) => Promise<string>, ids: () => Promise<string[]>, database: Database) => Promise<void>,
     ) {
-      const fresh = target.name === 'sqlite' ? await sqliteDatabase() : (await postgresDatabase())!;
+      const fresh = name === 'sqlite' ? await sqliteDatabase() : (await postgresDatabase())!;
       const database = await fresh.open();
       try {
         const insert = (id: string) => async (tx: Transaction<Tables>) => (await tx.insertInto('accounts').values({ id, name: id, created_at: 0 }).execute(), id);
@@ -149,7 +152,7 @@ for (const target of await testDatabases()) {
       });
     });
 
-    if (target.name === 'postgres') {
+    if (name === 'postgres') {
       test('writes that arrive together share one PostgreSQL transaction', async () => {
         await withGroupCommit(async (run, insert) => {
           const txid = (id: string) => async (tx: Transaction<Tables>) => {
