@@ -191,6 +191,23 @@ describe('round trips on PostgreSQL', async () => {
     assert.equal(await status(), 'succeeded');
   });
 
+  test('API writes that share a transaction lose its connection: every one fails, none is stored, and the next write goes out', { skip: !target }, async () => {
+    const before = (await store.events.list(account, { limit: 100 })).data.length;
+    proxy.cutNext();
+    const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => store.messages.send(account, { conversation_id: conversation, message: `cut ${i}` })));
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    assert.ok(failed.length > 0, 'the batch on the lost connection failed');
+    for (const error of failed) assert.match(error.message, /terminated|closed|ECONNRESET|not queryable/i);
+    const sent = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.id] : []));
+    // The transaction itself failed (its BEGIN went with the lost burst): no write is run again on
+    // another connection, and every one is told, as when a COMMIT fails.
+    assert.deepEqual([failed.length, sent.length], [4, 0]);
+    const stored = (await store.messages.list(account, { conversation_id: conversation, limit: 100 })).data.filter((m) => m.message.startsWith('cut ')).map((m) => m.id);
+    assert.deepEqual(stored.sort(), sent.sort(), 'exactly the writes that were answered are stored');
+    assert.equal((await store.events.list(account, { limit: 100 })).data.length, before + sent.length, 'and only their events');
+    assert.equal((await send()).message, 'hi', 'the next write goes out');
+  });
+
   test('a statement that fails among pipelined ones rolls back the whole transaction, with its own error', { skip: !target }, async () => {
     await send();
     const [delivery] = await store.claims.claim('w', { limit: 1, leaseMs: 60_000 });
