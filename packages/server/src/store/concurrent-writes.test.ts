@@ -2,11 +2,11 @@
 // another, on PostgreSQL side by side): each commits or fails alone, and only committed ones
 // leave events and deliveries.
 import assert from 'node:assert/strict';
-import { sql, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { ProtocolError } from '../errors.js';
 import { postgresDatabase, sqliteDatabase, testDatabases } from '../test-support/databases.js';
-import { refusedData, type Database } from './database.js';
+import { refusedData } from './database.js';
 import { groupsOneFailing, openStore, type StoreFixture } from '../test-support/store.js';
 import { createGroupCommit, type GroupCommit } from './group-commit.js';
 import type { Tables } from './schema.js';
@@ -63,21 +63,21 @@ for (const { name } of targets) {
   describe(`group commit on ${name}`, () => {
     /** Runs `work` with a group commit on a fresh store; `insert(id)` writes an account row. */
     async function withGroupCommit(
-      work: (run: GroupCommit, insert: (id: string) => (tx: Transaction<Tables>) => Promise<string>, ids: () => Promise<string[]>, database: Database) => Promise<void>,
+      work: (run: GroupCommit, insert: (id: string) => (tx: Kysely<Tables>) => Promise<string>, ids: () => Promise<string[]>) => Promise<void>,
     ) {
       const fresh = name === 'sqlite' ? await sqliteDatabase() : (await postgresDatabase())!;
       const database = await fresh.open();
       try {
-        const insert = (id: string) => async (tx: Transaction<Tables>) => (await tx.insertInto('accounts').values({ id, name: id, created_at: 0 }).execute(), id);
+        const insert = (id: string) => async (tx: Kysely<Tables>) => (await tx.insertInto('accounts').values({ id, name: id, created_at: 0 }).execute(), id);
         const ids = async () => (await database.db.selectFrom('accounts').select('id').execute()).map((r) => r.id).sort();
-        await work(createGroupCommit(database), insert, ids, database);
+        await work(createGroupCommit(database), insert, ids);
       } finally {
         await database.close();
         await fresh.drop();
       }
     }
     /** A job that writes, then throws; counts its runs. */
-    const failing = (insert: (id: string) => (tx: Transaction<Tables>) => Promise<string>, id: string, runs: Map<string, number>) => async (tx: Transaction<Tables>) => {
+    const failing = (insert: (id: string) => (tx: Kysely<Tables>) => Promise<string>, id: string, runs: Map<string, number>) => async (tx: Kysely<Tables>) => {
       runs.set(id, (runs.get(id) ?? 0) + 1);
       await insert(id)(tx);
       throw new Error(`${id} failed after writing`);
@@ -123,7 +123,7 @@ for (const { name } of targets) {
         // On PostgreSQL the refused INSERT aborts the transaction, and the neighbours' statements
         // sent after it are refused too (25P02): those must run again, not fail. The refused write
         // surfaces its error last (a write may await more before it gives up), after theirs.
-        const refused = async (tx: Transaction<Tables>) => {
+        const refused = async (tx: Kysely<Tables>) => {
           try {
             return await insert('taken')(tx);
           } catch (error) {
@@ -141,7 +141,7 @@ for (const { name } of targets) {
     test("a transaction the database gave up (a deadlock) is no write's failure: every write runs again and commits", async () => {
       await withGroupCommit(async (run, insert, ids) => {
         let runs = 0;
-        const deadlocked = async (tx: Transaction<Tables>) => {
+        const deadlocked = async (tx: Kysely<Tables>) => {
           await insert('d1')(tx);
           if (++runs === 1) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
           return 'd1';
@@ -155,7 +155,7 @@ for (const { name } of targets) {
     if (name === 'postgres') {
       test('writes that arrive together share one PostgreSQL transaction', async () => {
         await withGroupCommit(async (run, insert) => {
-          const txid = (id: string) => async (tx: Transaction<Tables>) => {
+          const txid = (id: string) => async (tx: Kysely<Tables>) => {
             await insert(id)(tx);
             return (await sql<{ txid: string }>`select txid_current()::text as txid`.execute(tx)).rows[0]!.txid;
           };

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './database.js';
 import { pipelinedTransaction } from './pinned.js';
 import type { Tables } from './schema.js';
@@ -14,7 +14,8 @@ class Failed {
 }
 
 interface Job<T> {
-  work: (tx: Transaction<Tables>) => Promise<T>;
+  /** Runs on the transaction's handle: a Kysely transaction on SQLite, its connection on PostgreSQL. */
+  work: (tx: Kysely<Tables>) => Promise<T>;
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
 }
@@ -43,8 +44,8 @@ interface Job<T> {
 export function createGroupCommit(database: Pick<Database, 'db' | 'dialect'>) {
   const { db } = database;
   const sideBySide = database.dialect !== 'sqlite';
-  const transaction = <T>(work: (tx: Transaction<Tables>) => Promise<T>): Promise<T> =>
-    sideBySide ? pipelinedTransaction(db, work as (tx: Kysely<Tables>) => Promise<T>) : db.transaction().execute(work);
+  const transaction = <T>(work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> =>
+    sideBySide ? pipelinedTransaction(db, work) : db.transaction().execute(work);
   let queue: Array<Job<any>> = [];
   let running = false;
 
@@ -96,7 +97,7 @@ export function createGroupCommit(database: Pick<Database, 'db' | 'dialect'>) {
    * The failure kept is the first that is not a consequence of another: once a statement fails,
    * PostgreSQL refuses the rest of the transaction's (25P02), which fail other writes too.
    */
-  async function inPipeline(jobs: Array<Job<any>>, tx: Transaction<Tables>): Promise<Outcome[]> {
+  async function inPipeline(jobs: Array<Job<any>>, tx: Kysely<Tables>): Promise<Outcome[]> {
     let failed: Failed | undefined;
     const values = await Promise.all(
       jobs.map((job, i) =>
@@ -140,7 +141,7 @@ export function createGroupCommit(database: Pick<Database, 'db' | 'dialect'>) {
     }
   }
 
-  return function run<T>(work: (tx: Transaction<Tables>) => Promise<T>): Promise<T> {
+  return function run<T>(work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       queue.push({ work, resolve, reject });
       if (!running) void drain();
