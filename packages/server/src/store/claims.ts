@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { AttemptErrorStage } from '@protocol/sdk';
 import { madeDue, type StoreContext } from './context.js';
-import { compiledBatch, inOrder } from './compiled.js';
+import { compiledBatch } from './compiled.js';
 import { leaseDue } from './lease.js';
 import { workerTransaction } from './pinned.js';
 import { status } from './status.js';
@@ -69,8 +69,7 @@ const insertAttempts = compiledBatch(
   ],
   ({ rows, columns }) => sql`insert into attempts (${columns}) ${rows}`,
 );
-// Each delivery's new state, only while this worker still holds it (its queue row says so). No
-// indexed column changes on a success or a retry: on PostgreSQL that is a HOT update (migration 010).
+// Each delivery's new state, only while this worker still holds it.
 const updateDeliveries = compiledBatch(
   [
     ['account_id', 'text'],
@@ -81,28 +80,9 @@ const updateDeliveries = compiledBatch(
     ['last_attempt_at', 'bigint'],
   ],
   ({ v, extra }) =>
-    sql`with ${v} update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, last_attempt_at = v.last_attempt_at,
-        failed_at = case when v.status = 'failed' then cast(${extra(0)} as bigint) end, updated_at = ${extra(0)}
-      from v where deliveries.account_id = v.account_id and deliveries.seq = v.seq
-        and exists (select 1 from delivery_queue where delivery_queue.seq = v.seq and delivery_queue.lease_owner = ${extra(1)})`,
-);
-// Finished deliveries leave the queue; those with a retry to come are due again at its time.
-const dequeue = compiledBatch(
-  [
-    ['account_id', 'text'],
-    ['seq', 'bigint'],
-  ],
-  ({ v, extra }) => sql`with ${v} delete from delivery_queue where lease_owner = ${extra(0)} and seq in (select seq from v)`,
-);
-const requeue = compiledBatch(
-  [
-    ['account_id', 'text'],
-    ['seq', 'bigint'],
-    ['due_at', 'bigint'],
-  ],
-  ({ v, extra }) =>
-    sql`with ${v} update delivery_queue set due_at = v.due_at, lease_owner = null
-      from v where delivery_queue.account_id = v.account_id and delivery_queue.seq = v.seq and delivery_queue.lease_owner = ${extra(0)}`,
+    sql`with ${v} update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
+        last_attempt_at = v.last_attempt_at, updated_at = ${extra(0)}
+      from v where deliveries.account_id = v.account_id and deliveries.seq = v.seq and deliveries.lease_owner = ${extra(1)}`,
 );
 const updateWebhooks = compiledBatch(
   [
@@ -162,10 +142,6 @@ function perWebhook(records: AttemptRecord[]): Array<[string, WebhookOutcome]> {
   }
   return [...webhooks].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
-
-/** Each retry's queue row: due again at its time. */
-const retries = (records: AttemptRecord[]) =>
-  records.flatMap((r) => (r.outcome.status === 'pending' ? [[r.delivery.accountId, r.delivery.seq, r.outcome.dueAt] as const] : []));
 
 /**
  * Text as both databases can hold it: PostgreSQL's text has no NUL character, and a receiver's
@@ -233,7 +209,7 @@ export function claimsStore(ctx: StoreContext) {
       const disabled: string[] = [];
       const entries = perWebhook(records);
       await workerTransaction(ctx.database, async (tx) => {
-        // Statements that need nothing from each other's results, sent together (one round trip on PostgreSQL).
+        // Four statements that need nothing from each other's results, sent together (one round trip on PostgreSQL).
         await Promise.all([
           insertAttempts(
             tx,
@@ -253,17 +229,11 @@ export function claimsStore(ctx: StoreContext) {
               r.errorStage,
             ]),
           ),
-          // The queue rows change after the deliveries' update, which looks at them for the lease.
-          inOrder(tx, [
-            () =>
-              updateDeliveries(
-                tx,
-                records.map((r) => [r.delivery.accountId, r.delivery.seq, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]),
-                [now, owner],
-              ),
-            () => dequeue(tx, records.filter((r) => r.outcome.status !== 'pending').map((r) => [r.delivery.accountId, r.delivery.seq]), [owner]),
-            () => requeue(tx, retries(records), [owner]),
-          ]),
+          updateDeliveries(
+            tx,
+            records.map((r) => [r.delivery.accountId, r.delivery.seq, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]),
+            [now, owner],
+          ),
           updateWebhooks(tx, entries.map(([, e]) => [e.accountId, e.seq, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure])),
           // (A result written after its lease was lost, its delivery sent again, counts too: rare, and this is a health figure.)
           countFinished(tx, entries.map(([, e]) => e.finished), now),
@@ -293,18 +263,14 @@ export function claimsStore(ctx: StoreContext) {
       await db.transaction().execute(async (tx) => {
         const finished: Finished[] = [];
         for (const d of deliveries) {
-          // Only while this worker still holds it: its queue row is the lease.
-          const gone = await tx.deleteFrom('delivery_queue').where('account_id', '=', d.accountId).where('seq', '=', d.seq).where('lease_owner', '=', owner).executeTakeFirst();
-          const failed = Number(gone.numDeletedRows);
-          if (failed > 0) {
-            await tx
-              .updateTable('deliveries')
-              .set({ status: 'failed', due_at: null, failed_at: ctx.now(), updated_at: ctx.now() })
-              .where('account_id', '=', d.accountId)
-              .where('seq', '=', d.seq)
-              .execute();
-          }
-          finished.push({ accountId: d.accountId, webhookId: d.webhookId, succeeded: 0, failed });
+          const result = await tx
+            .updateTable('deliveries')
+            .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: ctx.now() })
+            .where('account_id', '=', d.accountId)
+            .where('id', '=', d.id)
+            .where('lease_owner', '=', owner)
+            .executeTakeFirst();
+          finished.push({ accountId: d.accountId, webhookId: d.webhookId, succeeded: 0, failed: Number(result.numUpdatedRows) });
         }
         await countFinished(tx, finished, ctx.now());
       });
@@ -318,11 +284,12 @@ export function claimsStore(ctx: StoreContext) {
       let released = 0;
       for (const d of deliveries) {
         const result = await db
-          .updateTable('delivery_queue')
-          .set({ lease_owner: null, due_at: Date.now() })
+          .updateTable('deliveries')
+          .set({ lease_owner: null, lease_expires_at: null, due_at: Date.now() })
           .where('account_id', '=', d.accountId)
-          .where('seq', '=', d.seq)
+          .where('id', '=', d.id)
           .where('lease_owner', '=', owner)
+          .where('status', '=', status('pending'))
           .executeTakeFirst();
         released += Number(result.numUpdatedRows);
       }
@@ -331,7 +298,13 @@ export function claimsStore(ctx: StoreContext) {
 
     /** When the next pending delivery falls due (ms; a leased one when its lease runs out), so an idle worker sleeps exactly that long. */
     async nextDueAt(): Promise<number | undefined> {
-      const row = await db.selectFrom('delivery_queue').select('due_at').orderBy('due_at').limit(1).executeTakeFirst();
+      const row = await db
+        .selectFrom('deliveries')
+        .select('due_at')
+        .where('status', '=', status('pending'))
+        .orderBy('due_at')
+        .limit(1)
+        .executeTakeFirst();
       return row?.due_at ?? undefined;
     },
 
@@ -339,8 +312,9 @@ export function claimsStore(ctx: StoreContext) {
     async queueStats(): Promise<{ due: number; oldestDueAgeSeconds: number }> {
       const nowMs = Date.now();
       const row = await db
-        .selectFrom('delivery_queue')
+        .selectFrom('deliveries')
         .select((eb) => [eb.fn.countAll<number>().as('due'), eb.fn.min('due_at').as('oldest')])
+        .where('status', '=', status('pending'))
         .where('due_at', '<=', nowMs)
         .executeTakeFirst();
       const oldest = row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);

@@ -68,17 +68,6 @@ export function compiledPerCount<R>(max: number, build: (db: Handle, n: number) 
   };
 }
 
-/**
- * Runs statements in the order given. PostgreSQL runs a connection's statements in the order they
- * were asked for, so all go out at once (one round trip, pipelined); on SQLite a batch may be
- * several statements (chunks), which would interleave with the next one's, so each waits for the
- * one before, with no round trip there to save.
- */
-export function inOrder(db: Handle, steps: ReadonlyArray<() => Promise<unknown>>): Promise<unknown> {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) return Promise.all(steps.map((step) => step()));
-  return steps.reduce<Promise<unknown>>((previous, step) => previous.then(step), Promise.resolve());
-}
-
 /** A batch's column: its name in the statement, and its SQL type (`text`, `integer`, `bigint`). */
 export type BatchColumn = readonly [name: string, type: 'text' | 'integer' | 'bigint'];
 

@@ -7,8 +7,7 @@ import { paginate } from './pagination.js';
 import { oldestPending, status } from './status.js';
 import type { DeliveryStatus, Row, Tables } from './schema.js';
 
-/** `leased`: an attempt is in flight (its queue row is leased), so none is scheduled. */
-export function toDelivery(row: Omit<Row<'deliveries'>, 'failed_at'>, leased = false): Delivery {
+export function toDelivery(row: Row<'deliveries'>): Delivery {
   return {
     id: row.id,
     webhook_id: row.webhook_id,
@@ -16,7 +15,8 @@ export function toDelivery(row: Omit<Row<'deliveries'>, 'failed_at'>, leased = f
     event_type: row.event_type as EventType,
     status: row.status,
     attempt_count: row.attempt_count,
-    next_attempt_at: row.status === 'pending' && row.due_at !== null && !leased ? Math.ceil(row.due_at / 1000) : null,
+    // A leased delivery's due_at is its lease's expiry: an attempt is in flight, none is scheduled.
+    next_attempt_at: row.status === 'pending' && row.due_at !== null && row.lease_owner === null ? Math.ceil(row.due_at / 1000) : null,
     last_attempt_at: row.last_attempt_at,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -47,16 +47,7 @@ export function webhookDeliveries(db: Kysely<Tables>, account: string, webhookId
   const query = db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('webhook_id', '=', webhookId);
   if (only === undefined) return query;
   const ofStatus = query.where('status', '=', status(only));
-  if (only === 'failed') return ofStatus.where('failed_at', 'is not', null); // the failed index's condition
   return only === 'pending' ? ofStatus.where('seq', '>=', oldestPending(db)) : ofStatus;
-}
-
-/** Which of these deliveries' attempts are in flight: their queue rows are leased. */
-async function leasedOf(db: Kysely<Tables>, rows: ReadonlyArray<Pick<Row<'deliveries'>, 'seq' | 'status'>>): Promise<Set<number>> {
-  const pending = rows.filter((row) => row.status === 'pending').map((row) => row.seq);
-  if (pending.length === 0) return new Set();
-  const leased = await db.selectFrom('delivery_queue').select('seq').where('seq', 'in', pending).where('lease_owner', 'is not', null).execute();
-  return new Set(leased.map((row) => row.seq));
 }
 
 /** The API's side of deliveries: read them, and ask for more attempts. */
@@ -75,8 +66,7 @@ export function deliveriesStore(ctx: StoreContext) {
     async list(account: string, webhookId: string, params: DeliveryListParams): Promise<Page<Delivery>> {
       await requireWebhook(account, webhookId);
       const page = await paginate(ctx.db, 'deliveries', account, params, webhookDeliveries(ctx.db, account, webhookId, params.status));
-      const leased = await leasedOf(ctx.db, page.data);
-      return { has_more: page.has_more, data: page.data.map((row) => toDelivery(row, leased.has(row.seq))) };
+      return { has_more: page.has_more, data: page.data.map(toDelivery) };
     },
 
     /** The delivery with the request it sends and every attempt, oldest first. */
@@ -93,8 +83,7 @@ export function deliveriesStore(ctx: StoreContext) {
       if (!row) throw notFound('delivery', id);
       const attempts = await ctx.db.selectFrom('attempts').selectAll().where('account_id', '=', account).where('delivery_id', '=', id).orderBy('seq', 'asc').execute();
       const { body, url, ...delivery } = row;
-      const leased = await leasedOf(ctx.db, [delivery]);
-      return { ...toDelivery(delivery, leased.has(delivery.seq)), request: { url, body }, attempts: attempts.map(toAttempt) };
+      return { ...toDelivery(delivery), request: { url, body }, attempts: attempts.map(toAttempt) };
     },
 
     /** One more attempt now, whatever the delivery's state; if it fails, the delivery is failed again. */
@@ -103,14 +92,8 @@ export function deliveriesStore(ctx: StoreContext) {
       if (!row) throw notFound('delivery', id);
       requireEnabled(await requireWebhook(account, row.webhook_id));
       const now = ctx.now();
-      const dueAt = Date.now();
-      const changes = { status: 'pending' as const, final_attempt: row.attempt_count + 1, due_at: dueAt, failed_at: null, updated_at: now };
-      await ctx.db.transaction().execute(async (tx) => {
-        await tx.updateTable('deliveries').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
-        // Due now, and no longer leased: an attempt in flight may still finish, and counts.
-        await tx.deleteFrom('delivery_queue').where('account_id', '=', account).where('seq', '=', row.seq).execute();
-        await tx.insertInto('delivery_queue').values({ seq: row.seq, account_id: account, webhook_id: row.webhook_id, due_at: dueAt, lease_owner: null }).execute();
-      });
+      const changes = { status: 'pending' as const, final_attempt: row.attempt_count + 1, due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: now };
+      await ctx.db.updateTable('deliveries').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
       wake();
       return toDelivery({ ...row, ...changes });
     },
@@ -118,23 +101,15 @@ export function deliveriesStore(ctx: StoreContext) {
     /** Re-queues the webhook's failed deliveries created at or after `since`, one more attempt each. */
     async recover(account: string, webhookId: string, since: number): Promise<{ recovered: number }> {
       requireEnabled(await requireWebhook(account, webhookId));
-      const dueAt = Date.now();
-      const recovered = await ctx.db.transaction().execute(async (tx) => {
-        const failed = webhookDeliveries(tx, account, webhookId, 'failed').clearSelect().select(['seq', 'webhook_id']).where('created_at', '>=', since);
-        const rows = await failed.execute();
-        if (rows.length === 0) return 0;
-        for (let i = 0; i < rows.length; i += 500) {
-          const chunk = rows.slice(i, i + 500);
-          await tx.insertInto('delivery_queue').values(chunk.map((r) => ({ seq: r.seq, account_id: account, webhook_id: r.webhook_id, due_at: dueAt, lease_owner: null }))).execute();
-          await tx
-            .updateTable('deliveries')
-            .set((eb) => ({ status: 'pending', final_attempt: eb('attempt_count', '+', 1), due_at: dueAt, failed_at: null, updated_at: ctx.now() }))
-            .where('account_id', '=', account)
-            .where('seq', 'in', chunk.map((r) => r.seq))
-            .execute();
-        }
-        return rows.length;
-      });
+      const result = await ctx.db
+        .updateTable('deliveries')
+        .set((eb) => ({ status: 'pending', final_attempt: eb('attempt_count', '+', 1), due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: ctx.now() }))
+        .where('account_id', '=', account)
+        .where('webhook_id', '=', webhookId)
+        .where('status', '=', status('failed'))
+        .where('created_at', '>=', since)
+        .executeTakeFirst();
+      const recovered = Number(result.numUpdatedRows);
       if (recovered > 0) wake();
       return { recovered };
     },
@@ -162,6 +137,8 @@ export function deliveriesStore(ctx: StoreContext) {
         attempt_count: 0,
         final_attempt: ctx.attemptsPerDelivery,
         due_at: Date.now(),
+        lease_owner: null,
+        lease_expires_at: null,
         last_attempt_at: null,
         created_at: now,
         updated_at: now,
@@ -173,8 +150,7 @@ export function deliveriesStore(ctx: StoreContext) {
           .returning('seq')
           .executeTakeFirstOrThrow();
         row.event_seq = event.seq;
-        const { seq } = await tx.insertInto('deliveries').values(row).returning('seq').executeTakeFirstOrThrow();
-        await tx.insertInto('delivery_queue').values({ seq, account_id: account, webhook_id: webhookId, due_at: row.due_at, lease_owner: null }).execute();
+        await tx.insertInto('deliveries').values(row).execute();
       });
       wake();
       return toDelivery({ ...row, seq: 0 });

@@ -98,9 +98,9 @@ for (const target of await testDatabases()) {
       assert.match(await planOf('failed'), /deliveries_failed/);
     });
 
-    test("the pending filter reads the webhook's deliveries only from the oldest pending one on, found in the queue", async () => {
+    test("the pending filter reads the webhook's deliveries only from the oldest pending one on, found in the due index", async () => {
       const plan = await planOf('pending');
-      assert.match(plan, /delivery_queue/, plan);
+      assert.match(plan, /deliveries_due/, plan);
       assert.match(plan, target.name === 'sqlite' ? /deliveries_webhook \(account_id=\? AND webhook_id=\? AND seq>\?\)/ : /Index Cond: .*seq >= /, plan);
     });
 

@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Row, Tables } from './schema.js';
 import { compiled, compiledPerCount, slot } from './compiled.js';
 import { newId } from './ids.js';
@@ -25,7 +25,7 @@ const subscribedToSend = compiled((db) => subscribedBuilder(db).select(['webhook
  * row went into dictionary mode, and building it and looking every parameter up in it cost ~5 µs
  * per delivery on the main thread at saturation (its profile's second JavaScript line).
  */
-const SHARED = ['account_id', 'event_id', 'event_seq', 'event_type', 'final_attempt', 'due_at', 'created_at'] as const;
+const SHARED = ['account_id', 'event_id', 'event_seq', 'event_type', 'final_attempt', 'due_at', 'lease_owner', 'lease_expires_at', 'created_at'] as const;
 const shared = (column: (typeof SHARED)[number]) => slot<never>(SHARED.indexOf(column));
 /** Where row i's own value k (0: its id, 1: its webhook's id, 2: its webhook's key) goes. */
 const ownAt = (i: number, k: 0 | 1 | 2) => SHARED.length + 3 * i + k;
@@ -43,59 +43,15 @@ const deliveryRows = (n: number) =>
     attempt_count: 0,
     final_attempt: shared('final_attempt'),
     due_at: shared('due_at'),
+    lease_owner: shared('lease_owner'),
+    lease_expires_at: shared('lease_expires_at'),
     last_attempt_at: null,
     created_at: shared('created_at'),
     updated_at: shared('created_at'),
   }));
-/** Each row's key comes back for its place in the queue (and, handed over, to be sent by key, as claimed ones are). */
-const deliveriesInsert = (db: Kysely<Tables>, n: number) => db.insertInto('deliveries').values(deliveryRows(n)).returning(['id', 'seq', 'webhook_id']);
-/** Where the queue rows' due time (k = 0) and lease owner (k = 1) go, after n deliveries' values. */
-const queueAt = (n: number, k: 0 | 1) => SHARED.length + 3 * n + k;
-
-/**
- * PostgreSQL: the deliveries and their queue rows in one statement (a data-modifying WITH), so a
- * change waits on the server no more often than before the queue (pipelining.test.ts).
- */
-const insertQueuedPostgres = compiledPerCount(64, (db, n) =>
-  db
-    .with('d', () => deliveriesInsert(db, n))
-    .with('q', (qc) =>
-      qc
-        .insertInto('delivery_queue')
-        .columns(['seq', 'account_id', 'webhook_id', 'due_at', 'lease_owner'])
-        .expression(
-          qc
-            .selectFrom('d')
-            .select([
-              'd.seq',
-              sql<string>`cast(${shared('account_id')} as text)`.as('account_id'),
-              'd.webhook_id',
-              sql<number>`cast(${slot(queueAt(n, 0))} as bigint)`.as('due_at'),
-              sql<string>`cast(${slot(queueAt(n, 1))} as text)`.as('lease_owner'),
-            ]),
-        ),
-    )
-    .selectFrom('d')
-    .select(['d.id', 'd.seq', 'd.webhook_id']),
-);
-/** SQLite, which has no such WITH (and no round trip to save): the deliveries, then their queue rows. */
-const insertDeliveries = compiledPerCount(64, deliveriesInsert);
-/** Queue rows: account, due time and lease owner shared (positions 0–2), then each row's key and webhook. */
-const insertQueued = compiledPerCount(64, (db, n) =>
-  db.insertInto('delivery_queue').values(
-    Array.from({ length: n }, (_, i) => ({ seq: slot<never>(3 + 2 * i), webhook_id: slot<never>(4 + 2 * i), account_id: slot<never>(0), due_at: slot<never>(1), lease_owner: slot<never>(2) })),
-  ),
-);
-
-/** Inserts n deliveries (`values`: rowValues) and queues them, due at `dueAt` (ms) and leased to `owner` if given; their keys. */
-async function insertAndQueue(tx: Kysely<Tables>, n: number, values: unknown[], dueAt: number, owner: string | null) {
-  if (tx.getExecutor().adapter instanceof PostgresAdapter) return (await insertQueuedPostgres(tx, n, [...values, dueAt, owner])).rows;
-  const { rows } = await insertDeliveries(tx, n, values);
-  const queued: unknown[] = [values[SHARED.indexOf('account_id')], dueAt, owner];
-  for (const row of rows) queued.push(row.seq, row.webhook_id);
-  await insertQueued(tx, n, queued);
-  return rows;
-}
+const insertDeliveries = compiledPerCount(64, (db, n) => db.insertInto('deliveries').values(deliveryRows(n)));
+/** Deliveries handed over are sent by key (`seq`), as claimed ones are. */
+const insertLeased = compiledPerCount(64, (db, n) => db.insertInto('deliveries').values(deliveryRows(n)).returning(['id', 'seq']));
 
 /**
  * One delivery per enabled webhook subscribed to the event's type, in the event's transaction.
@@ -117,22 +73,25 @@ export async function fanOut(
     event_type: event.type,
     final_attempt: event.finalAttempt,
     due_at: event.now * 1000,
+    lease_owner: null,
+    lease_expires_at: null,
     created_at: event.now,
   };
   const taken = reservation?.reserve(webhooks.map((webhook) => webhook.id));
   const pending = taken ? webhooks.filter((_, i) => !taken[i]) : webhooks;
   for (let i = 0; i < pending.length; i += CHUNK) {
     const chunk = pending.slice(i, i + CHUNK);
-    await insertAndQueue(tx, chunk.length, rowValues(common, chunk), event.now * 1000, null);
+    await insertDeliveries(tx, chunk.length, rowValues(common, chunk));
   }
   // Only with a reservation, whose webhooks came with what sending needs.
   const leased = (taken ? webhooks.filter((_, i) => taken[i]) : []) as Array<Pick<Row<'webhooks'>, 'id' | 'seq' | 'url' | 'secret' | 'previous_secret' | 'previous_secret_expires_at'>>;
   if (leased.length > 0) {
+    const lease = { ...common, due_at: reservation!.until, lease_owner: reservation!.owner, lease_expires_at: reservation!.until };
     const nowSeconds = Math.floor(Date.now() / 1000);
     for (let i = 0; i < leased.length; i += CHUNK) {
       const chunk = leased.slice(i, i + CHUNK);
-      const values = rowValues(common, chunk);
-      const rows = await insertAndQueue(tx, chunk.length, values, reservation!.until, reservation!.owner);
+      const values = rowValues(lease, chunk);
+      const { rows } = await insertLeased(tx, chunk.length, values);
       const seqs = new Map(rows.map((row) => [row.id, row.seq]));
       chunk.forEach((webhook, j) => {
         const id = values[ownAt(j, 0)] as string;

@@ -3,6 +3,7 @@ import type { Row } from './schema.js';
 import { pinnedTransaction } from './pinned.js';
 import { compiled, slot } from './compiled.js';
 import type { Database } from './database.js';
+import { status } from './status.js';
 import { arrayRows, named } from './dialects/array-rows.js';
 
 const COLUMNS = ['seq', 'id', 'account_id', 'event_id', 'event_seq', 'event_type', 'webhook_id', 'webhook_seq', 'attempt_count', 'final_attempt'] as const;
@@ -31,12 +32,13 @@ export type LeaseParams = {
  */
 const leaseSqlite = compiled((db) =>
   db
-    .updateTable('delivery_queue')
-    .set({ lease_owner: slot('owner'), due_at: slot('until') })
+    .updateTable('deliveries')
+    .set({ lease_owner: slot('owner'), lease_expires_at: slot('until'), due_at: slot('until') })
     .where('seq', 'in', (eb) =>
       eb
-        .selectFrom('delivery_queue')
+        .selectFrom('deliveries')
         .select('seq')
+        .where('status', '=', status('pending'))
         .where('due_at', '<=', slot('now'))
         .where('webhook_id', 'not in', sql<string>`(select value from json_each(${slot('exclude')}))`)
         .orderBy('due_at')
@@ -46,14 +48,14 @@ const leaseSqlite = compiled((db) =>
 const leasedSqlite = compiled((db) =>
   arrayRows(
     db
-      .selectFrom('delivery_queue')
-      .innerJoin('deliveries', 'deliveries.seq', 'delivery_queue.seq')
+      .selectFrom('deliveries')
       .innerJoin('events', (join) => join.onRef('events.account_id', '=', 'deliveries.account_id').onRef('events.seq', '=', 'deliveries.event_seq'))
       .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'deliveries.account_id').onRef('webhooks.seq', '=', 'deliveries.webhook_seq'))
       .select([...COLUMNS.map((c) => `deliveries.${c}` as const), 'events.body', ...WEBHOOK_COLUMNS.map((c) => `webhooks.${c}` as const)])
-      .where('delivery_queue.due_at', '=', slot('until'))
-      .where('delivery_queue.lease_owner', '=', slot('owner'))
-      .orderBy('delivery_queue.seq'),
+      .where('deliveries.status', '=', status('pending'))
+      .where('deliveries.due_at', '=', slot('until'))
+      .where('deliveries.lease_owner', '=', slot('owner'))
+      .orderBy('deliveries.seq'),
   ),
 );
 
@@ -61,28 +63,27 @@ const leasedSqlite = compiled((db) =>
  * PostgreSQL: one statement (pick with SKIP LOCKED, lease, return joined), so a claim is one
  * round trip inside its transaction.
  *
- * Each row's delivery, event and webhook are looked up on their own (`offset 0` keeps the planner
- * from merging the lookups into one join), by primary key. Merged, the tables' `account_id`s
- * became one equivalence, and the planner could find a webhook by the event's account alone,
- * reading every webhook of the account per claimed delivery.
+ * Each row's event and webhook are looked up on their own (`offset 0` keeps the planner from
+ * merging the lookups into one join), by account and primary key. Merged, the three tables'
+ * `account_id`s became one equivalence, and the planner could find a webhook by the event's
+ * account alone, reading every webhook of the account per claimed delivery.
  */
 export const leasePostgres = compiled((db) =>
   arrayRows({
     compile: () =>
       sql`with due as (
-          select seq from delivery_queue
-          where due_at <= ${slot('now')} and webhook_id <> all(cast(${slot('exclude')} as text[]))
+          select seq from deliveries
+          where status = 'pending' and due_at <= ${slot('now')} and webhook_id <> all(cast(${slot('exclude')} as text[]))
           order by due_at limit ${slot('limit')} for update skip locked
         ), leased as (
-          update delivery_queue set lease_owner = ${slot('owner')}, due_at = ${slot('until')}
-          from due where delivery_queue.seq = due.seq
-          returning delivery_queue.seq
+          update deliveries set lease_owner = ${slot('owner')}, lease_expires_at = ${slot('until')}, due_at = ${slot('until')}
+          from due where deliveries.seq = due.seq
+          returning ${sql.join(COLUMNS.map((c) => sql.ref(`deliveries.${c}`)))}
         )
-        select ${sql.join(COLUMNS.map((c) => sql.ref(`delivery.${c}`)))}, event.body, ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(`webhook.${c}`)))}
+        select ${sql.join(COLUMNS.map((c) => sql.ref(`leased.${c}`)))}, event.body, ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(`webhook.${c}`)))}
         from leased
-        cross join lateral (select ${sql.join(COLUMNS.map((c) => sql.ref(c)))} from deliveries where deliveries.seq = leased.seq offset 0) delivery
-        cross join lateral (select body from events where events.account_id = delivery.account_id and events.seq = delivery.event_seq offset 0) event
-        cross join lateral (select ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(c)))} from webhooks where webhooks.account_id = delivery.account_id and webhooks.seq = delivery.webhook_seq offset 0) webhook
+        cross join lateral (select body from events where events.account_id = leased.account_id and events.seq = leased.event_seq offset 0) event
+        cross join lateral (select ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(c)))} from webhooks where webhooks.account_id = leased.account_id and webhooks.seq = leased.webhook_seq offset 0) webhook
         order by leased.seq`.compile(db),
   }),
 );
@@ -90,14 +91,13 @@ export const leasePostgres = compiled((db) =>
 /**
  * Leases up to `limit` due deliveries, oldest due first, and returns them ready to send.
  *
- * The lease moves the queue row's `due_at` to its expiry (a visibility timeout): a held delivery
- * is not due, so claims scan only claimable rows however many are in flight, and a crashed
- * worker's deliveries fall due again exactly when their leases run out. The delivery's own row is
- * not written (migration 010).
+ * The lease also moves `due_at` to its expiry (a visibility timeout): a held delivery is not
+ * due, so claims scan only claimable rows however many are in flight, and a crashed worker's
+ * deliveries fall due again exactly when their leases run out.
  *
- * On PostgreSQL the pick must walk the queue's due index in order and stop at `limit`, and each
- * row's delivery, event and webhook are found by primary key (migration 008), whatever the
- * statistics say (pinned.ts).
+ * On PostgreSQL the pick must walk the partial `deliveries_due` index in order and stop at
+ * `limit`, and each row's event and webhook are found by primary key (migration 008), whatever
+ * the statistics say (pinned.ts).
  */
 export async function leaseDue(database: Database, params: LeaseParams): Promise<LeasedRow[]> {
   const { db } = database;

@@ -12,7 +12,7 @@ import { createStore, migrate, openDatabase } from './index.js';
 import { POSTGRES_URL, adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { runCli, startProtocol } from '../test-support/process.js';
 
-const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger', '008-delivery-keys', '009-notify-after-commit', '010-delivery-queue'];
+const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger', '008-delivery-keys', '009-notify-after-commit'];
 const API_KEY = 'sk_migrations_test_0123456789';
 
 // Probes PostgreSQL (required under CI) with the usual helper; this test makes its own database.
@@ -100,7 +100,7 @@ for (const target of await testDatabases()) {
       await sql`insert into events (id, account_id, type, body, created_at) values ('evt_old', 'acc_old', 'contact.created', '{"id":"evt_old"}', 0)`.execute(database.db);
       await sql`insert into deliveries (id, account_id, event_id, event_type, webhook_id, status, attempt_count, final_attempt, due_at, created_at, updated_at)
         values ('dlv_old', 'acc_old', 'evt_old', 'contact.created', 'wh_old', 'pending', 0, 8, 0, 0, 0)`.execute(database.db);
-      assert.deepEqual(await migrate(database), ['008-delivery-keys', '009-notify-after-commit', '010-delivery-queue']);
+      assert.deepEqual(await migrate(database), ['008-delivery-keys', '009-notify-after-commit']);
       const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 8 });
       const [claimed, ...rest] = await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 });
       assert.equal(rest.length, 0);
@@ -109,50 +109,6 @@ for (const target of await testDatabases()) {
       assert.equal(claimed?.url, 'https://example.com/old');
       const keys = await sql<{ event_seq: number; webhook_seq: number; e: number; w: number }>`select event_seq, webhook_seq, (select seq from events) as e, (select seq from webhooks) as w from deliveries`.execute(database.db);
       assert.deepEqual(keys.rows.map((r) => [Number(r.event_seq), Number(r.webhook_seq)]), [[Number(keys.rows[0]!.e), Number(keys.rows[0]!.w)]]);
-    } finally {
-      await database.close();
-      await target.drop();
-    }
-  });
-}
-
-for (const target of await testDatabases()) {
-  test(`an upgrade queues the pending deliveries, leases kept, and finds failed ones by when they failed (${target.name})`, async () => {
-    const database = openDatabase(target.url);
-    try {
-      await migrate(database, '009-notify-after-commit');
-      await sql`insert into accounts (id, name, created_at) values ('acc_old', 'Old', 0)`.execute(database.db);
-      await sql`insert into webhooks (id, account_id, name, url, enabled, secret, created_at, updated_at) values ('wh_old', 'acc_old', 'Old', 'https://example.com/old', 1, 'whsec_old', 0, 0)`.execute(database.db);
-      await sql`insert into events (id, account_id, type, body, created_at) values ('evt_old', 'acc_old', 'contact.created', '{"id":"evt_old"}', 0)`.execute(database.db);
-      const leaseEnd = Date.now() + 60_000;
-      // As version 009 wrote them: due, leased (its due_at moved to the lease's end), failed, succeeded.
-      for (const [id, status, dueAt, owner] of [
-        ['dlv_due', 'pending', 0, null],
-        ['dlv_leased', 'pending', leaseEnd, 'old-worker'],
-        ['dlv_failed', 'failed', null, null],
-        ['dlv_ok', 'succeeded', null, null],
-      ] as const) {
-        await sql`insert into deliveries (id, account_id, event_id, event_seq, event_type, webhook_id, webhook_seq, status, attempt_count, final_attempt, due_at, lease_owner, lease_expires_at, created_at, updated_at)
-          values (${id}, 'acc_old', 'evt_old', (select seq from events), 'contact.created', 'wh_old', (select seq from webhooks), ${status}, 1, 8, ${dueAt}, ${owner}, ${owner ? leaseEnd : null}, 0, 7)`.execute(database.db);
-      }
-      assert.deepEqual(await migrate(database), ['010-delivery-queue']);
-      const queued = await sql<{ id: string; due_at: number; lease_owner: string | null }>`select d.id, q.due_at, q.lease_owner from delivery_queue q join deliveries d on d.seq = q.seq order by d.id`.execute(database.db);
-      assert.deepEqual(
-        queued.rows.map((r) => [r.id, Number(r.due_at), r.lease_owner]),
-        [
-          ['dlv_due', 0, null],
-          ['dlv_leased', leaseEnd, 'old-worker'],
-        ],
-      );
-      const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 8 });
-      const claimed = await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 });
-      assert.deepEqual(claimed.map((d) => d.id), ['dlv_due'], 'the leased one is not due until its lease runs out');
-      const failed = await store.deliveries.list('acc_old', 'wh_old', { limit: 10, status: 'failed' });
-      assert.deepEqual(failed.data.map((d) => d.id), ['dlv_failed']);
-      const pending = await store.deliveries.list('acc_old', 'wh_old', { limit: 10, status: 'pending' });
-      assert.deepEqual(pending.data.map((d) => [d.id, d.next_attempt_at]).sort(), [['dlv_due', null], ['dlv_leased', null]], 'both in flight: no attempt scheduled');
-      assert.equal((await store.deliveries.recover('acc_old', 'wh_old', 0)).recovered, 1, 'the failed one comes back');
-      assert.deepEqual((await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 })).map((d) => d.id), ['dlv_failed']);
     } finally {
       await database.close();
       await target.drop();

@@ -24,10 +24,7 @@ export function retentionStore(ctx: StoreContext) {
     const db = ctx.db as any; // one code path for three tables of different row types
     const rows: Array<{ seq: number; at: number }> = await db.selectFrom(table).select(['seq', `${column} as at`]).orderBy('seq', 'asc').limit(limit).execute();
     const old = rows.filter((r) => r.at < cutoff).map((r) => r.seq);
-    if (old.length === 0) return 0;
-    // A delivery still pending that old leaves the queue with it.
-    if (table === 'deliveries') await ctx.db.deleteFrom('delivery_queue').where('seq', 'in', old).execute();
-    await db.deleteFrom(table).where('seq', 'in', old).execute();
+    if (old.length > 0) await db.deleteFrom(table).where('seq', 'in', old).execute();
     return old.length;
   };
 

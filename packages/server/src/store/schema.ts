@@ -12,12 +12,9 @@
  *   one row per subscribed type, so fan-out is one indexed lookup.
  * - delivery: one event owed to one webhook. `pending` until an attempt succeeds (`succeeded`)
  *   or the last allowed attempt fails (`failed`). `due_at` (ms) is when it may next be tried.
- * - queue: one row per pending delivery (`delivery_queue`), what workers claim from: when it is
- *   due and who leases it. Kept apart so that a delivery's own row is written only when it is
- *   created and when an attempt ends (migration 010).
  * - attempt: one HTTP request of a delivery and what came back (or the stage that failed).
- * - lease: a worker's claim on a queued delivery (`lease_owner`; its `due_at` moves to the lease's
- *   end). A crashed worker's leases expire and another worker takes the deliveries again.
+ * - lease: a worker's claim on a pending delivery (`lease_owner`, `lease_expires_at` in ms).
+ *   A crashed worker's leases expire and another worker takes the deliveries again.
  * - seq: a per-table, ever-increasing integer. Lists page on it (newest first), so pages stay
  *   stable while rows are inserted and ties within one second are ordered by insertion.
  *
@@ -154,23 +151,12 @@ export interface DeliveriesTable extends Owned {
   attempt_count: number;
   /** The attempt number after which a failure is final (the schedule's length + 1, or one more after a manual retry). */
   final_attempt: number;
-  /** When the next attempt is due (ms) while pending; leases do not move it (the queue's does). */
   due_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
   last_attempt_at: number | null;
-  /** Unix seconds when it failed for good, null otherwise: the failed index's condition (migration 010). */
-  failed_at: Generated<number | null>;
   created_at: number;
   updated_at: number;
-}
-
-/** A pending delivery's place in the queue: keyed by the delivery's `seq`. */
-export interface DeliveryQueueTable {
-  seq: number;
-  account_id: string;
-  webhook_id: string;
-  /** When it may be claimed (ms): its due time, or while leased its lease's end. */
-  due_at: number;
-  lease_owner: string | null;
 }
 
 export interface AttemptsTable extends Owned {
@@ -238,7 +224,6 @@ export interface Tables {
   webhooks: WebhooksTable;
   webhook_events: WebhookEventsTable;
   deliveries: DeliveriesTable;
-  delivery_queue: DeliveryQueueTable;
   attempts: AttemptsTable;
   sessions: SessionsTable;
   idempotency_keys: IdempotencyKeysTable;

@@ -154,7 +154,6 @@ export function webhooksStore(ctx: StoreContext) {
       await require(account, id);
       await ctx.db.transaction().execute(async (tx) => {
         await deleteAttemptsOf(tx, account, id).execute();
-        await dequeueWebhook(tx, account, id);
         await tx.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhook_stats').where('account_id', '=', account).where('webhook_id', '=', id).execute();
@@ -185,34 +184,13 @@ export function webhooksStore(ctx: StoreContext) {
 
 /** A disabled webhook's pending deliveries fail at once (no attempt); `recover` brings them back. */
 export async function failPending(tx: StoreContext['db'], account: string, webhookId: string, now: number): Promise<void> {
-  const oldest = await dequeueWebhook(tx, account, webhookId);
-  if (oldest === undefined) return;
   const result = await tx
     .updateTable('deliveries')
-    .set({ status: 'failed', due_at: null, failed_at: now, updated_at: now })
+    .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: now })
     .where('account_id', '=', account)
     .where('webhook_id', '=', webhookId)
     .where('status', '=', status('pending'))
-    .where('seq', '>=', oldest)
+    .where('seq', '>=', oldestPending(tx)) // its history is not read: see oldestPending
     .executeTakeFirst();
   await countFinished(tx, [{ accountId: account, webhookId, succeeded: 0, failed: Number(result.numUpdatedRows) }], now);
-}
-
-/**
- * Takes a webhook's pending deliveries out of the queue, leased ones too (a result still on its
- * way is then not written), found through the webhook's index down to the oldest pending delivery
- * (see oldestPending). Returns that delivery's `seq`, or undefined when nothing was pending.
- */
-async function dequeueWebhook(tx: StoreContext['db'], account: string, webhookId: string): Promise<number | undefined> {
-  const oldest = (await oldestPending(tx).executeTakeFirst())?.seq;
-  if (oldest === null || oldest === undefined) return undefined;
-  const pending = tx
-    .selectFrom('deliveries')
-    .select('seq')
-    .where('account_id', '=', account)
-    .where('webhook_id', '=', webhookId)
-    .where('status', '=', status('pending'))
-    .where('seq', '>=', oldest);
-  await tx.deleteFrom('delivery_queue').where('seq', 'in', pending).execute();
-  return oldest;
 }

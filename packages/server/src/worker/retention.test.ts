@@ -32,7 +32,7 @@ for (const target of await testDatabases()) {
           await db.insertInto('events').values(ids.map((id) => ({ id, account_id: account, type: 'contact.created', body: '{}', created_at: old }))).execute();
           await db
             .insertInto('deliveries')
-            .values(ids.map((id) => ({ id: newId(), account_id: account, event_id: id, event_seq: 0, event_type: 'contact.created', webhook_id: webhook.id, webhook_seq: 0, status: 'succeeded' as const, attempt_count: 1, final_attempt: 8, due_at: null, last_attempt_at: old, created_at: old, updated_at: old })))
+            .values(ids.map((id) => ({ id: newId(), account_id: account, event_id: id, event_seq: 0, event_type: 'contact.created', webhook_id: webhook.id, webhook_seq: 0, status: 'succeeded' as const, attempt_count: 1, final_attempt: 8, due_at: null, lease_owner: null, lease_expires_at: null, last_attempt_at: old, created_at: old, updated_at: old })))
             .execute();
           await db
             .insertInto('attempts')
