@@ -251,7 +251,7 @@ export function claimsStore(ctx: StoreContext) {
           const result = await disable.executeTakeFirst();
           if (Number(result.numUpdatedRows) > 0) {
             disabled.push(webhookId);
-            await failPending(tx, entry.accountId, webhookId, now);
+            await failPending(tx, entry.accountId, { id: webhookId, seq: entry.seq }, now);
           }
         }
       });

@@ -6,6 +6,7 @@ import { newId } from './ids.js';
 import { paginate } from './pagination.js';
 import { oldestPending, status } from './status.js';
 import type { DeliveryStatus, Row, Tables } from './schema.js';
+import type { WebhookKey } from './webhooks.js';
 
 export function toDelivery(row: Row<'deliveries'>): Delivery {
   return {
@@ -43,8 +44,9 @@ function toAttempt(row: Row<'attempts'>): DeliveryAttempt {
  * 005), the others newest first through the webhook's; pending ones no older than the oldest
  * pending delivery, so a healthy webhook's history is not read to find none.
  */
-export function webhookDeliveries(db: Kysely<Tables>, account: string, webhookId: string, only?: DeliveryStatus) {
-  const query = db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('webhook_id', '=', webhookId);
+export function webhookDeliveries(db: Kysely<Tables>, account: string, webhook: WebhookKey, only?: DeliveryStatus) {
+  // By the webhook's key, which the index holds (migration 010); the account still filters.
+  const query = db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('webhook_seq', '=', webhook.seq);
   if (only === undefined) return query;
   const ofStatus = query.where('status', '=', status(only));
   return only === 'pending' ? ofStatus.where('seq', '>=', oldestPending(db)) : ofStatus;
@@ -64,8 +66,8 @@ export function deliveriesStore(ctx: StoreContext) {
 
   return {
     async list(account: string, webhookId: string, params: DeliveryListParams): Promise<Page<Delivery>> {
-      await requireWebhook(account, webhookId);
-      const page = await paginate(ctx.db, 'deliveries', account, params, webhookDeliveries(ctx.db, account, webhookId, params.status));
+      const webhook = await requireWebhook(account, webhookId);
+      const page = await paginate(ctx.db, 'deliveries', account, params, webhookDeliveries(ctx.db, account, webhook, params.status));
       return { has_more: page.has_more, data: page.data.map(toDelivery) };
     },
 
@@ -100,12 +102,13 @@ export function deliveriesStore(ctx: StoreContext) {
 
     /** Re-queues the webhook's failed deliveries created at or after `since`, one more attempt each. */
     async recover(account: string, webhookId: string, since: number): Promise<{ recovered: number }> {
-      requireEnabled(await requireWebhook(account, webhookId));
+      const webhook = await requireWebhook(account, webhookId);
+      requireEnabled(webhook);
       const result = await ctx.db
         .updateTable('deliveries')
         .set((eb) => ({ status: 'pending', final_attempt: eb('attempt_count', '+', 1), due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: ctx.now() }))
         .where('account_id', '=', account)
-        .where('webhook_id', '=', webhookId)
+        .where('webhook_seq', '=', webhook.seq)
         .where('status', '=', status('failed'))
         .where('created_at', '>=', since)
         .executeTakeFirst();

@@ -12,7 +12,7 @@ import { createStore, migrate, openDatabase } from './index.js';
 import { POSTGRES_URL, adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { runCli, startProtocol } from '../test-support/process.js';
 
-const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger', '008-delivery-keys', '009-notify-after-commit'];
+const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger', '008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys'];
 const API_KEY = 'sk_migrations_test_0123456789';
 
 // Probes PostgreSQL (required under CI) with the usual helper; this test makes its own database.
@@ -100,13 +100,16 @@ for (const target of await testDatabases()) {
       await sql`insert into events (id, account_id, type, body, created_at) values ('evt_old', 'acc_old', 'contact.created', '{"id":"evt_old"}', 0)`.execute(database.db);
       await sql`insert into deliveries (id, account_id, event_id, event_type, webhook_id, status, attempt_count, final_attempt, due_at, created_at, updated_at)
         values ('dlv_old', 'acc_old', 'evt_old', 'contact.created', 'wh_old', 'pending', 0, 8, 0, 0, 0)`.execute(database.db);
-      assert.deepEqual(await migrate(database), ['008-delivery-keys', '009-notify-after-commit']);
+      assert.deepEqual(await migrate(database), ['008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys']);
       const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 8 });
       const [claimed, ...rest] = await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 });
       assert.equal(rest.length, 0);
       assert.equal(claimed?.id, 'dlv_old');
       assert.equal(claimed?.body, '{"id":"evt_old"}');
       assert.equal(claimed?.url, 'https://example.com/old');
+      // Listed through the webhook's index, rebuilt on its key (migration 010).
+      assert.deepEqual((await store.deliveries.list('acc_old', 'wh_old', { limit: 10 })).data.map((d) => d.id), ['dlv_old']);
+      assert.deepEqual((await store.deliveries.list('acc_old', 'wh_old', { limit: 10, status: 'pending' })).data.map((d) => d.id), ['dlv_old']);
       const keys = await sql<{ event_seq: number; webhook_seq: number; e: number; w: number }>`select event_seq, webhook_seq, (select seq from events) as e, (select seq from webhooks) as w from deliveries`.execute(database.db);
       assert.deepEqual(keys.rows.map((r) => [Number(r.event_seq), Number(r.webhook_seq)]), [[Number(keys.rows[0]!.e), Number(keys.rows[0]!.w)]]);
     } finally {

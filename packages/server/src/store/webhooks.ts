@@ -17,11 +17,14 @@ export const ROTATION_OVERLAP_SECONDS = 24 * 3600;
  * `attempts_delivery` per delivery). Attempts have no index by webhook, and by `webhook_id` the
  * delete read every attempt of the account, holding SQLite's write lock all the while.
  */
-export const deleteAttemptsOf = (db: Kysely<Tables>, account: string, webhookId: string) =>
+export const deleteAttemptsOf = (db: Kysely<Tables>, account: string, webhook: WebhookKey) =>
   db
     .deleteFrom('attempts')
     .where('account_id', '=', account)
-    .where('delivery_id', 'in', (eb) => eb.selectFrom('deliveries').select('id').where('account_id', '=', account).where('webhook_id', '=', webhookId));
+    .where('delivery_id', 'in', (eb) => eb.selectFrom('deliveries').select('id').where('account_id', '=', account).where('webhook_seq', '=', webhook.seq));
+
+/** A webhook's id and its key (`seq`), by which its deliveries are indexed (migration 010). */
+export type WebhookKey = Pick<Row<'webhooks'>, 'id' | 'seq'>;
 
 export function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
@@ -144,17 +147,17 @@ export function webhooksStore(ctx: StoreContext) {
           const types = [...new Set(input.events)];
           await tx.insertInto('webhook_events').values(types.map((type) => ({ account_id: account, type, webhook_id: id }))).execute();
         }
-        if (changes.enabled === 0) await failPending(tx, account, id, now);
+        if (changes.enabled === 0) await failPending(tx, account, before, now);
       });
       return (await withEvents(account, [{ ...before, ...changes }]))[0]!;
     },
 
     /** Deletes the webhook with its deliveries and their attempts. */
     async delete(account: string, id: string): Promise<void> {
-      await require(account, id);
+      const webhook = await require(account, id);
       await ctx.db.transaction().execute(async (tx) => {
-        await deleteAttemptsOf(tx, account, id).execute();
-        await tx.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_id', '=', id).execute();
+        await deleteAttemptsOf(tx, account, webhook).execute();
+        await tx.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_seq', '=', webhook.seq).execute();
         await tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhook_stats').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhooks').where('account_id', '=', account).where('id', '=', id).execute();
@@ -183,14 +186,14 @@ export function webhooksStore(ctx: StoreContext) {
 }
 
 /** A disabled webhook's pending deliveries fail at once (no attempt); `recover` brings them back. */
-export async function failPending(tx: StoreContext['db'], account: string, webhookId: string, now: number): Promise<void> {
+export async function failPending(tx: StoreContext['db'], account: string, webhook: WebhookKey, now: number): Promise<void> {
   const result = await tx
     .updateTable('deliveries')
     .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: now })
     .where('account_id', '=', account)
-    .where('webhook_id', '=', webhookId)
+    .where('webhook_seq', '=', webhook.seq)
     .where('status', '=', status('pending'))
     .where('seq', '>=', oldestPending(tx)) // its history is not read: see oldestPending
     .executeTakeFirst();
-  await countFinished(tx, [{ accountId: account, webhookId, succeeded: 0, failed: Number(result.numUpdatedRows) }], now);
+  await countFinished(tx, [{ accountId: account, webhookId: webhook.id, succeeded: 0, failed: Number(result.numUpdatedRows) }], now);
 }

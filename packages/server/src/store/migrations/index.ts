@@ -10,6 +10,7 @@ import * as webhookStats from './006-webhook-stats.js';
 import * as notifyTrigger from './007-notify-trigger.js';
 import * as deliveryKeys from './008-delivery-keys.js';
 import * as notifyAfterCommit from './009-notify-after-commit.js';
+import * as webhookDeliveryKeys from './010-webhook-delivery-keys.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
@@ -27,6 +28,7 @@ const MIGRATIONS = [
   ['007-notify-trigger', notifyTrigger],
   ['008-delivery-keys', deliveryKeys],
   ['009-notify-after-commit', notifyAfterCommit],
+  ['010-webhook-delivery-keys', webhookDeliveryKeys],
 ] as const;
 
 /** Applies every migration not yet applied, or (`to`, for upgrade tests) those up to and including `to`. */
