@@ -12,6 +12,9 @@ import type { Row, Tables } from './schema.js';
 /** How long the old secret keeps signing after a rotation. */
 export const ROTATION_OVERLAP_SECONDS = 24 * 3600;
 
+/** A webhook's id and its key (`seq`), by which its deliveries are indexed (migration 010). */
+export type WebhookKey = Pick<Row<'webhooks'>, 'id' | 'seq'>;
+
 /**
  * A webhook's attempts, found through its deliveries (`deliveries_webhook`, then
  * `attempts_delivery` per delivery). Attempts have no index by webhook, and by `webhook_id` the
@@ -22,9 +25,6 @@ export const deleteAttemptsOf = (db: Kysely<Tables>, account: string, webhook: W
     .deleteFrom('attempts')
     .where('account_id', '=', account)
     .where('delivery_id', 'in', (eb) => eb.selectFrom('deliveries').select('id').where('account_id', '=', account).where('webhook_seq', '=', webhook.seq));
-
-/** A webhook's id and its key (`seq`), by which its deliveries are indexed (migration 010). */
-export type WebhookKey = Pick<Row<'webhooks'>, 'id' | 'seq'>;
 
 export function newSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
