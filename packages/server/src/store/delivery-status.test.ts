@@ -1,21 +1,13 @@
 // A webhook's deliveries by status, on both databases: what each filter lists, `recover`, and
 // that the failed filter is served by the failed-deliveries index (migration 005).
 import assert from 'node:assert/strict';
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { attemptRecord as record, claimedPerWebhook, openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord as record, claimedPerWebhook, openStore, webhookKey, type StoreFixture } from '../test-support/store.js';
 import { ProtocolError } from '../errors.js';
 import { webhookDeliveries } from './deliveries.js';
-import type { Tables } from './schema.js';
-import type { WebhookKey } from './webhooks.js';
 import type { AttemptRecord, ClaimedDelivery } from './index.js';
-
-/** A webhook's id and key, as the store finds its deliveries by them. */
-async function webhookKey(db: Kysely<Tables>, id: string): Promise<WebhookKey> {
-  const { rows } = await sql<{ seq: number }>`select seq from webhooks where id = ${id}`.execute(db);
-  return { id, seq: Number(rows[0]!.seq) };
-}
 
 for (const target of await testDatabases()) {
   describe(`delivery statuses on ${target.name}`, () => {
@@ -72,6 +64,7 @@ for (const target of await testDatabases()) {
 
     test('recover re-queues only the failed deliveries, due at once; then none is failed', async () => {
       assert.deepEqual(await fx.store.deliveries.recover(account, hook, Math.floor(Date.now() / 1000) + 60), { recovered: 0 }, 'none created since then');
+      assert.deepEqual(await fx.store.deliveries.recover(account, neighbour, 0), { recovered: 0 }, "the neighbour's key finds none of this webhook's failures");
       assert.deepEqual(await fx.store.deliveries.recover(account, hook, 0), { recovered: 2 });
       assert.deepEqual(await listed('failed'), []);
       assert.deepEqual(await listed('pending'), [ids[5], ids[4], ids[3], ids[2]]);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { CompiledQuery, sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { attemptRecord, claimedPerWebhook, openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord, claimedPerWebhook, openStore, webhookKey, type StoreFixture } from '../test-support/store.js';
 import { deleteAttemptsOf } from './webhooks.js';
 
 for (const target of await testDatabases()) {
@@ -51,8 +51,7 @@ for (const target of await testDatabases()) {
 
     if (target.name === 'sqlite') {
       test('the attempts are found through the webhook\'s deliveries, by index, without reading the account\'s attempts', async () => {
-        const { rows } = await sql<{ seq: number }>`select seq from webhooks where id = ${webhooks.kept}`.execute(fx.store.database.db);
-        const { sql: text, parameters } = deleteAttemptsOf(fx.store.database.db, account, { id: webhooks.kept, seq: Number(rows[0]!.seq) }).compile();
+        const { sql: text, parameters } = deleteAttemptsOf(fx.store.database.db, account, await webhookKey(fx.store.database.db, webhooks.kept)).compile();
         const plan = await fx.store.database.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${text}`, [...parameters]));
         const steps = plan.rows.map((r) => r.detail);
         assert.ok(steps.some((s) => /^SEARCH attempts USING (COVERING )?INDEX attempts_delivery \(account_id=\? AND delivery_id=\?\)/.test(s)), steps.join('\n'));

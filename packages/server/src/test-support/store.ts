@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { sql, type Kysely } from 'kysely';
 import type { StoredEvent } from '../store/context.js';
 import { createStore, type AttemptRecord, type ClaimedDelivery, type Store } from '../store/index.js';
 import type { TestDatabase } from './databases.js';
+import type { Tables } from '../store/schema.js';
+import type { WebhookKey } from '../store/webhooks.js';
 
 export interface StoreFixture {
   store: Store;
@@ -95,4 +98,10 @@ export function countNotifies(store: Store): { count(): number; restore(): void 
     notify();
   };
   return { count: () => count, restore: () => void (database.notifyDeliveries = notify) };
+}
+
+/** A webhook's id and key (`seq`), by which the store finds its deliveries (migration 010). */
+export async function webhookKey(db: Kysely<Tables>, id: string): Promise<WebhookKey> {
+  const { rows } = await sql<{ seq: number }>`select seq from webhooks where id = ${id}`.execute(db);
+  return { id, seq: Number(rows[0]!.seq) };
 }
