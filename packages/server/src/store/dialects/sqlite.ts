@@ -29,7 +29,7 @@ export function openSqlite(file: string, options: { synchronous?: SqliteSync } =
   // the commit that follows walks the whole cache to drop pages past the end of the file
   // (pcache1TruncateUnsafe, the main thread's largest native leaf at saturation). A quarter of the
   // cache is a quarter of that walk: 1.061× the deliveries per second of 32 MiB (16 alternating
-  // saturated runs), a faster backlog drain, ~30 MB less RSS (README, session 18). No
+  // saturated runs), a faster backlog drain, ~30 MB less RSS (bench/JOURNAL.md, session 18). No
   // memory-mapped I/O: mapped pages count as the process's resident memory, which then grows with
   // the database file (a worker draining a million-delivery backlog passed 370 MB with 256 MiB
   // mapped, 265 MB without it, at the same drain rate).
