@@ -42,10 +42,10 @@ function toAttempt(row: Row<'attempts'>): DeliveryAttempt {
 /**
  * A webhook's deliveries, of one status if given: failed ones through their own index (migration
  * 005), the others newest first through the webhook's; pending ones no older than the oldest
- * pending delivery, so a healthy webhook's history is not read to find none.
+ * pending delivery, so a healthy webhook's history is not read to find none. Both indexes hold
+ * the webhook's key, not its id (migration 010); the account still filters.
  */
 export function webhookDeliveries(db: Kysely<Tables>, account: string, webhook: WebhookKey, only?: DeliveryStatus) {
-  // By the webhook's key, which the index holds (migration 010); the account still filters.
   const query = db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('webhook_seq', '=', webhook.seq);
   if (only === undefined) return query;
   const ofStatus = query.where('status', '=', status(only));
