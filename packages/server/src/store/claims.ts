@@ -4,7 +4,7 @@ import { madeDue, type StoreContext } from './context.js';
 import { compiledBatch } from './compiled.js';
 import { leaseDue } from './lease.js';
 import { workerTransaction } from './pinned.js';
-import { status } from './status.js';
+import * as queue from './queue.js';
 import { newId } from './ids.js';
 import { failPending, signingSecrets } from './webhooks.js';
 import { countFinished, type Finished } from './webhook-stats.js';
@@ -68,21 +68,6 @@ const insertAttempts = compiledBatch(
     ['error_stage', 'text'],
   ],
   ({ rows, columns }) => sql`insert into attempts (${columns}) ${rows}`,
-);
-// Each delivery's new state, only while this worker still holds it.
-const updateDeliveries = compiledBatch(
-  [
-    ['account_id', 'text'],
-    ['seq', 'bigint'],
-    ['status', 'text'],
-    ['attempt_count', 'integer'],
-    ['due_at', 'bigint'],
-    ['last_attempt_at', 'bigint'],
-  ],
-  ({ v, extra }) =>
-    sql`with ${v} update deliveries set status = v.status, attempt_count = v.attempt_count, due_at = v.due_at, lease_owner = null, lease_expires_at = null,
-        last_attempt_at = v.last_attempt_at, updated_at = ${extra(0)}
-      from v where deliveries.account_id = v.account_id and deliveries.seq = v.seq and deliveries.lease_owner = ${extra(1)}`,
 );
 const updateWebhooks = compiledBatch(
   [
@@ -229,10 +214,11 @@ export function claimsStore(ctx: StoreContext) {
               r.errorStage,
             ]),
           ),
-          updateDeliveries(
+          queue.settle(
             tx,
             records.map((r) => [r.delivery.accountId, r.delivery.seq, r.outcome.status, r.delivery.attempt, r.outcome.status === 'pending' ? r.outcome.dueAt : null, Math.floor(r.startedAt / 1000)]),
-            [now, owner],
+            now,
+            owner,
           ),
           updateWebhooks(tx, entries.map(([, e]) => [e.accountId, e.seq, Math.floor(e.lastAttempt / 1000), e.succeeded ? 1 : 0, e.succeeded ? null : e.firstFailure])),
           // (A result written after its lease was lost, its delivery sent again, counts too: rare, and this is a health figure.)
@@ -263,14 +249,8 @@ export function claimsStore(ctx: StoreContext) {
       await db.transaction().execute(async (tx) => {
         const finished: Finished[] = [];
         for (const d of deliveries) {
-          const result = await tx
-            .updateTable('deliveries')
-            .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, updated_at: ctx.now() })
-            .where('account_id', '=', d.accountId)
-            .where('id', '=', d.id)
-            .where('lease_owner', '=', owner)
-            .executeTakeFirst();
-          finished.push({ accountId: d.accountId, webhookId: d.webhookId, succeeded: 0, failed: Number(result.numUpdatedRows) });
+          const failed = await queue.failHeld(tx, d, owner, ctx.now());
+          finished.push({ accountId: d.accountId, webhookId: d.webhookId, succeeded: 0, failed: failed ? 1 : 0 });
         }
         await countFinished(tx, finished, ctx.now());
       });
@@ -282,43 +262,20 @@ export function claimsStore(ctx: StoreContext) {
      */
     async release(owner: string, deliveries: ClaimedDelivery[]): Promise<void> {
       let released = 0;
-      for (const d of deliveries) {
-        const result = await db
-          .updateTable('deliveries')
-          .set({ lease_owner: null, lease_expires_at: null, due_at: Date.now() })
-          .where('account_id', '=', d.accountId)
-          .where('id', '=', d.id)
-          .where('lease_owner', '=', owner)
-          .where('status', '=', status('pending'))
-          .executeTakeFirst();
-        released += Number(result.numUpdatedRows);
-      }
+      for (const d of deliveries) if (await queue.release(db, d, owner)) released++;
       if (released > 0) madeDue(ctx, released);
     },
 
     /** When the next pending delivery falls due (ms; a leased one when its lease runs out), so an idle worker sleeps exactly that long. */
     async nextDueAt(): Promise<number | undefined> {
-      const row = await db
-        .selectFrom('deliveries')
-        .select('due_at')
-        .where('status', '=', status('pending'))
-        .orderBy('due_at')
-        .limit(1)
-        .executeTakeFirst();
-      return row?.due_at ?? undefined;
+      return queue.nextDueAt(db);
     },
 
     /** For /metrics: how many deliveries are due now, and how long the oldest has waited. */
     async queueStats(): Promise<{ due: number; oldestDueAgeSeconds: number }> {
       const nowMs = Date.now();
-      const row = await db
-        .selectFrom('deliveries')
-        .select((eb) => [eb.fn.countAll<number>().as('due'), eb.fn.min('due_at').as('oldest')])
-        .where('status', '=', status('pending'))
-        .where('due_at', '<=', nowMs)
-        .executeTakeFirst();
-      const oldest = row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
-      return { due: Number(row?.due ?? 0), oldestDueAgeSeconds: oldest === undefined ? 0 : Math.max(0, (nowMs - oldest) / 1000) };
+      const { due, oldest } = await queue.dueStats(db, nowMs);
+      return { due, oldestDueAgeSeconds: oldest === undefined ? 0 : Math.max(0, (nowMs - oldest) / 1000) };
     },
   };
 }

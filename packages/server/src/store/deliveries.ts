@@ -4,11 +4,13 @@ import { ProtocolError, notFound } from '../errors.js';
 import { madeDue, type StoreContext } from './context.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
-import { oldestPending, status } from './status.js';
+import { enqueue, inFlight, oldestPending } from './queue.js';
+import { status } from './status.js';
 import type { DeliveryStatus, Row, Tables } from './schema.js';
 import type { WebhookKey } from './webhooks.js';
 
-export function toDelivery(row: Row<'deliveries'>): Delivery {
+/** `inFlight`: an attempt is under way (the delivery is leased), so none is scheduled (queue.ts). */
+export function toDelivery(row: Omit<Row<'deliveries'>, 'failed_at'>, inFlight: boolean): Delivery {
   return {
     id: row.id,
     webhook_id: row.webhook_id,
@@ -16,8 +18,7 @@ export function toDelivery(row: Row<'deliveries'>): Delivery {
     event_type: row.event_type as EventType,
     status: row.status,
     attempt_count: row.attempt_count,
-    // A leased delivery's due_at is its lease's expiry: an attempt is in flight, none is scheduled.
-    next_attempt_at: row.status === 'pending' && row.due_at !== null && row.lease_owner === null ? Math.ceil(row.due_at / 1000) : null,
+    next_attempt_at: row.status === 'pending' && row.due_at !== null && !inFlight ? Math.ceil(row.due_at / 1000) : null,
     last_attempt_at: row.last_attempt_at,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -40,8 +41,8 @@ function toAttempt(row: Row<'attempts'>): DeliveryAttempt {
 }
 
 /**
- * A webhook's deliveries, of one status if given: failed ones through their own index (migration
- * 005), the others newest first through the webhook's; pending ones no older than the oldest
+ * A webhook's deliveries, of one status if given: failed ones through their own index (migrations
+ * 005 and 011), the others newest first through the webhook's; pending ones no older than the oldest
  * pending delivery, so a healthy webhook's history is not read to find none. Both indexes hold
  * the webhook's key, not its id (migration 010); the account still filters.
  */
@@ -49,6 +50,7 @@ export function webhookDeliveries(db: Kysely<Tables>, account: string, webhook: 
   const query = db.selectFrom('deliveries').selectAll().where('account_id', '=', account).where('webhook_seq', '=', webhook.seq);
   if (only === undefined) return query;
   const ofStatus = query.where('status', '=', status(only));
+  if (only === 'failed') return ofStatus.where('failed_at', 'is not', null); // the failed index's condition (migration 011)
   return only === 'pending' ? ofStatus.where('seq', '>=', oldestPending(db)) : ofStatus;
 }
 
@@ -68,7 +70,8 @@ export function deliveriesStore(ctx: StoreContext) {
     async list(account: string, webhookId: string, params: DeliveryListParams): Promise<Page<Delivery>> {
       const webhook = await requireWebhook(account, webhookId);
       const page = await paginate(ctx.db, 'deliveries', account, params, webhookDeliveries(ctx.db, account, webhook, params.status));
-      return { has_more: page.has_more, data: page.data.map(toDelivery) };
+      const leased = await inFlight(ctx.db, page.data);
+      return { has_more: page.has_more, data: page.data.map((row) => toDelivery(row, leased.has(row.seq))) };
     },
 
     /** The delivery with the request it sends and every attempt, oldest first. */
@@ -85,7 +88,8 @@ export function deliveriesStore(ctx: StoreContext) {
       if (!row) throw notFound('delivery', id);
       const attempts = await ctx.db.selectFrom('attempts').selectAll().where('account_id', '=', account).where('delivery_id', '=', id).orderBy('seq', 'asc').execute();
       const { body, url, ...delivery } = row;
-      return { ...toDelivery(delivery), request: { url, body }, attempts: attempts.map(toAttempt) };
+      const leased = await inFlight(ctx.db, [delivery]);
+      return { ...toDelivery(delivery, leased.has(delivery.seq)), request: { url, body }, attempts: attempts.map(toAttempt) };
     },
 
     /** One more attempt now, whatever the delivery's state; if it fails, the delivery is failed again. */
@@ -94,25 +98,31 @@ export function deliveriesStore(ctx: StoreContext) {
       if (!row) throw notFound('delivery', id);
       requireEnabled(await requireWebhook(account, row.webhook_id));
       const now = ctx.now();
-      const changes = { status: 'pending' as const, final_attempt: row.attempt_count + 1, due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: now };
-      await ctx.db.updateTable('deliveries').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
+      const changes = { status: 'pending' as const, final_attempt: row.attempt_count + 1, due_at: Date.now(), lease_owner: null, lease_expires_at: null, failed_at: null, updated_at: now };
+      await ctx.db.transaction().execute(async (tx) => {
+        await tx.updateTable('deliveries').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
+        // Due now and no longer leased: an attempt in flight may still finish, but is not written.
+        await enqueue(tx, [row], changes.due_at);
+      });
       wake();
-      return toDelivery({ ...row, ...changes });
+      return toDelivery({ ...row, ...changes }, false);
     },
 
     /** Re-queues the webhook's failed deliveries created at or after `since`, one more attempt each. */
     async recover(account: string, webhookId: string, since: number): Promise<{ recovered: number }> {
       const webhook = await requireWebhook(account, webhookId);
       requireEnabled(webhook);
-      const result = await ctx.db
-        .updateTable('deliveries')
-        .set((eb) => ({ status: 'pending', final_attempt: eb('attempt_count', '+', 1), due_at: Date.now(), lease_owner: null, lease_expires_at: null, updated_at: ctx.now() }))
-        .where('account_id', '=', account)
-        .where('webhook_seq', '=', webhook.seq)
-        .where('status', '=', status('failed'))
-        .where('created_at', '>=', since)
-        .executeTakeFirst();
-      const recovered = Number(result.numUpdatedRows);
+      const dueAt = Date.now();
+      const recovered = await ctx.db.transaction().execute(async (tx) => {
+        const failed = webhookDeliveries(tx, account, webhook, 'failed').where('created_at', '>=', since);
+        await enqueue(tx, failed.clearSelect().select(['seq', 'webhook_id']), dueAt);
+        const result = await tx
+          .updateTable('deliveries')
+          .set((eb) => ({ status: 'pending', final_attempt: eb('attempt_count', '+', 1), due_at: dueAt, failed_at: null, updated_at: ctx.now() }))
+          .where('seq', 'in', failed.clearSelect().select('seq'))
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows);
+      });
       if (recovered > 0) wake();
       return { recovered };
     },
@@ -153,10 +163,11 @@ export function deliveriesStore(ctx: StoreContext) {
           .returning('seq')
           .executeTakeFirstOrThrow();
         row.event_seq = event.seq;
-        await tx.insertInto('deliveries').values(row).execute();
+        const { seq } = await tx.insertInto('deliveries').values(row).returning('seq').executeTakeFirstOrThrow();
+        await enqueue(tx, [{ seq, webhook_id: webhookId }], row.due_at);
       });
       wake();
-      return toDelivery({ ...row, seq: 0 });
+      return toDelivery({ ...row, seq: 0 }, false);
     },
   };
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { attemptRecord, countNotifies, groupsOneFailing, notificationsReach, openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord, countNotifies, groupsOneFailing, notificationsReach, openStore, queued, type StoreFixture } from '../test-support/store.js';
 import type { ClaimedDelivery, Committed, HandOver } from './index.js';
 
 for (const target of await testDatabases()) {
@@ -32,7 +32,7 @@ for (const target of await testDatabases()) {
     };
     const delivered = () => calls.delivered.flat();
     const row = async (id: string) =>
-      (await sql<{ seq: number; status: string; lease_owner: string | null; due_at: number; lease_expires_at: number | null }>`select seq, status, lease_owner, due_at, lease_expires_at from deliveries where id = ${id}`.execute(fx.store.database.db)).rows[0]!;
+      (await sql<{ seq: number; status: string; lease_owner: string | null; due_at: number }>`select seq, status, lease_owner, due_at from ${queued(fx.store.database.db)} d where id = ${id}`.execute(fx.store.database.db)).rows[0]!;
 
     before(async () => {
       fx = await openStore(target);
@@ -73,8 +73,7 @@ for (const target of await testDatabases()) {
         assert.equal(stored.seq, d.seq, 'its key, for the result');
         assert.equal(stored.status, 'pending');
         assert.equal(stored.lease_owner, 'local');
-        assert.equal(Number(stored.lease_expires_at), Number(stored.due_at), 'not due again until its lease runs out');
-        assert.ok(Number(stored.due_at) > Date.now() + 50_000);
+        assert.ok(Number(stored.due_at) > Date.now() + 50_000, 'not due again until its lease runs out');
       }
       assert.deepEqual({ ...commits.at(-1)!, events: undefined }, { events: undefined, deliveries: 2, handedOver: 2 });
       assert.deepEqual(await fx.store.claims.claim('local', { limit: 10, leaseMs: 60_000 }), [], 'its own worker does not claim them again');
@@ -156,7 +155,7 @@ for (const target of await testDatabases()) {
       // PostgreSQL runs them side by side: both had reserved two.
       assert.equal(calls.cancelled.length, target.name === 'sqlite' ? 2 : 4, 'the rolled-back run gave its room back');
       assert.deepEqual([...calls.cancelled, ...delivered().map((d) => d.webhookId)].sort(), [...calls.reserved].sort());
-      const leased = await sql<{ id: string }>`select id from deliveries where status = 'pending' and lease_owner = 'local' order by id`.execute(fx.store.database.db);
+      const leased = await sql<{ id: string }>`select id from ${queued(fx.store.database.db)} d where status = 'pending' and lease_owner = 'local' order by id`.execute(fx.store.database.db);
       assert.deepEqual(
         leased.rows.map((r) => r.id),
         delivered()

@@ -60,30 +60,32 @@ const leasedSqlite = compiled((db) =>
 );
 
 /**
- * PostgreSQL: one statement (pick with SKIP LOCKED, lease, return joined), so a claim is one
- * round trip inside its transaction.
+ * PostgreSQL: one statement (pick from the queue with SKIP LOCKED, lease, return joined), so a
+ * claim is one round trip inside its transaction. The lease writes the queue's row alone
+ * (migration 011).
  *
- * Each row's event and webhook are looked up on their own (`offset 0` keeps the planner from
- * merging the lookups into one join), by account and primary key. Merged, the three tables'
- * `account_id`s became one equivalence, and the planner could find a webhook by the event's
- * account alone, reading every webhook of the account per claimed delivery.
+ * Each row's delivery, event and webhook are looked up on their own (`offset 0` keeps the planner
+ * from merging the lookups into one join), by primary key. Merged, the tables' `account_id`s
+ * became one equivalence, and the planner could find a webhook by the event's account alone,
+ * reading every webhook of the account per claimed delivery.
  */
 export const leasePostgres = compiled((db) =>
   arrayRows({
     compile: () =>
       sql`with due as (
-          select seq from deliveries
-          where status = 'pending' and due_at <= ${slot('now')} and webhook_id <> all(cast(${slot('exclude')} as text[]))
+          select seq from delivery_queue
+          where due_at <= ${slot('now')} and webhook_id <> all(cast(${slot('exclude')} as text[]))
           order by due_at limit ${slot('limit')} for update skip locked
         ), leased as (
-          update deliveries set lease_owner = ${slot('owner')}, lease_expires_at = ${slot('until')}, due_at = ${slot('until')}
-          from due where deliveries.seq = due.seq
-          returning ${sql.join(COLUMNS.map((c) => sql.ref(`deliveries.${c}`)))}
+          update delivery_queue set lease_owner = ${slot('owner')}, due_at = ${slot('until')}
+          from due where delivery_queue.seq = due.seq
+          returning delivery_queue.seq
         )
-        select ${sql.join(COLUMNS.map((c) => sql.ref(`leased.${c}`)))}, event.body, ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(`webhook.${c}`)))}
+        select ${sql.join(COLUMNS.map((c) => sql.ref(`delivery.${c}`)))}, event.body, ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(`webhook.${c}`)))}
         from leased
-        cross join lateral (select body from events where events.account_id = leased.account_id and events.seq = leased.event_seq offset 0) event
-        cross join lateral (select ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(c)))} from webhooks where webhooks.account_id = leased.account_id and webhooks.seq = leased.webhook_seq offset 0) webhook
+        cross join lateral (select ${sql.join(COLUMNS.map((c) => sql.ref(c)))} from deliveries where deliveries.seq = leased.seq offset 0) delivery
+        cross join lateral (select body from events where events.account_id = delivery.account_id and events.seq = delivery.event_seq offset 0) event
+        cross join lateral (select ${sql.join(WEBHOOK_COLUMNS.map((c) => sql.ref(c)))} from webhooks where webhooks.account_id = delivery.account_id and webhooks.seq = delivery.webhook_seq offset 0) webhook
         order by leased.seq`.compile(db),
   }),
 );
@@ -91,13 +93,13 @@ export const leasePostgres = compiled((db) =>
 /**
  * Leases up to `limit` due deliveries, oldest due first, and returns them ready to send.
  *
- * The lease also moves `due_at` to its expiry (a visibility timeout): a held delivery is not
- * due, so claims scan only claimable rows however many are in flight, and a crashed worker's
- * deliveries fall due again exactly when their leases run out.
+ * The lease also moves the queue's `due_at` to its expiry (a visibility timeout): a held delivery
+ * is not due, so claims scan only claimable rows however many are in flight, and a crashed
+ * worker's deliveries fall due again exactly when their leases run out.
  *
- * On PostgreSQL the pick must walk the partial `deliveries_due` index in order and stop at
- * `limit`, and each row's event and webhook are found by primary key (migration 008), whatever
- * the statistics say (pinned.ts).
+ * On PostgreSQL the pick must walk the queue's due index in order and stop at `limit`, and each
+ * row's delivery, event and webhook are found by primary key (migration 008), whatever the
+ * statistics say (pinned.ts).
  */
 export async function leaseDue(database: Database, params: LeaseParams): Promise<LeasedRow[]> {
   const { db } = database;

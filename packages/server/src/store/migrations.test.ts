@@ -11,8 +11,9 @@ import { sql } from 'kysely';
 import { createStore, migrate, openDatabase } from './index.js';
 import { POSTGRES_URL, adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { runCli, startProtocol } from '../test-support/process.js';
+import { attemptRecord } from '../test-support/store.js';
 
-const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger', '008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys'];
+const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger', '008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys', '011-delivery-queue'];
 const API_KEY = 'sk_migrations_test_0123456789';
 
 // Probes PostgreSQL (required under CI) with the usual helper; this test makes its own database.
@@ -100,7 +101,7 @@ for (const target of await testDatabases()) {
       await sql`insert into events (id, account_id, type, body, created_at) values ('evt_old', 'acc_old', 'contact.created', '{"id":"evt_old"}', 0)`.execute(database.db);
       await sql`insert into deliveries (id, account_id, event_id, event_type, webhook_id, status, attempt_count, final_attempt, due_at, created_at, updated_at)
         values ('dlv_old', 'acc_old', 'evt_old', 'contact.created', 'wh_old', 'pending', 0, 8, 0, 0, 0)`.execute(database.db);
-      assert.deepEqual(await migrate(database), ['008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys']);
+      assert.deepEqual(await migrate(database), ['008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys', '011-delivery-queue']);
       const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 8 });
       const [claimed, ...rest] = await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 });
       assert.equal(rest.length, 0);
@@ -112,6 +113,50 @@ for (const target of await testDatabases()) {
       assert.deepEqual((await store.deliveries.list('acc_old', 'wh_old', { limit: 10, status: 'pending' })).data.map((d) => d.id), ['dlv_old']);
       const keys = await sql<{ event_seq: number; webhook_seq: number; e: number; w: number }>`select event_seq, webhook_seq, (select seq from events) as e, (select seq from webhooks) as w from deliveries`.execute(database.db);
       assert.deepEqual(keys.rows.map((r) => [Number(r.event_seq), Number(r.webhook_seq)]), [[Number(keys.rows[0]!.e), Number(keys.rows[0]!.w)]]);
+    } finally {
+      await database.close();
+      await target.drop();
+    }
+  });
+}
+
+for (const target of await testDatabases()) {
+  test(`an upgrade to the delivery queue keeps what was due, leased and failed as it was (${target.name})`, async () => {
+    const database = openDatabase(target.url);
+    try {
+      await migrate(database, '010-webhook-delivery-keys');
+      // Three deliveries as migration 010's version wrote them: due, leased by a worker still sending it, failed for good.
+      await sql`insert into accounts (id, name, created_at) values ('acc_q', 'Queued', 0)`.execute(database.db);
+      await sql`insert into webhooks (id, account_id, name, url, enabled, secret, created_at, updated_at) values ('wh_q', 'acc_q', 'Queued', 'https://example.com/q', 1, 'whsec_q', 0, 0)`.execute(database.db);
+      await sql`insert into events (id, account_id, type, body, created_at) values ('evt_q', 'acc_q', 'contact.created', '{"id":"evt_q"}', 0)`.execute(database.db);
+      const until = Date.now() + 3_600_000;
+      const delivery = (id: string, status: string, attempts: number, dueAt: number | null, owner: string | null) =>
+        sql`insert into deliveries (id, account_id, event_id, event_seq, event_type, webhook_id, webhook_seq, status, attempt_count, final_attempt, due_at, lease_owner, lease_expires_at, created_at, updated_at)
+          select ${id}, 'acc_q', 'evt_q', (select seq from events), 'contact.created', 'wh_q', (select seq from webhooks), ${status}, ${attempts}, 8, ${dueAt}, ${owner}, ${dueAt}, 0, 7`.execute(database.db);
+      await delivery('dlv_due', 'pending', 0, 0, null);
+      await delivery('dlv_leased', 'pending', 1, until, 'sending');
+      await delivery('dlv_failed', 'failed', 8, null, null);
+      assert.deepEqual(await migrate(database), ['011-delivery-queue']);
+
+      const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 8 });
+      const listed = async (status?: 'pending' | 'failed') => (await store.deliveries.list('acc_q', 'wh_q', { limit: 10, ...(status && { status }) })).data.map((d) => d.id);
+      assert.deepEqual(await listed('failed'), ['dlv_failed'], 'found through the failed index, now on failed_at');
+      assert.deepEqual(await listed('pending'), ['dlv_leased', 'dlv_due']);
+      assert.equal((await store.deliveries.get('acc_q', 'dlv_leased')).next_attempt_at, null, 'still in flight: none scheduled');
+      const claimed = await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 });
+      assert.deepEqual(claimed.map((d) => d.id), ['dlv_due'], 'the leased one is held until its lease runs out');
+      // Its lease moved with it: the worker that held it still writes its result, nobody else does.
+      const [leased] = (await sql<{ seq: number }>`select seq from deliveries where id = 'dlv_leased'`.execute(database.db)).rows;
+      const held = { ...claimed[0]!, id: 'dlv_leased', seq: Number(leased!.seq), attempt: 2 };
+      await store.claims.record('upgraded', [attemptRecord(held, { status: 'succeeded' })], { disableAfterMs: 1e9 });
+      assert.equal((await store.deliveries.get('acc_q', 'dlv_leased')).status, 'pending', 'not its lease');
+      await store.claims.record('sending', [attemptRecord(held, { status: 'succeeded' })], { disableAfterMs: 1e9 });
+      assert.equal((await store.deliveries.get('acc_q', 'dlv_leased')).status, 'succeeded');
+
+      assert.deepEqual(await store.deliveries.recover('acc_q', 'wh_q', 0), { recovered: 1 });
+      assert.deepEqual(await listed('failed'), []);
+      const again = await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 });
+      assert.deepEqual(again.map((d) => d.id), ['dlv_failed'], 'recovered, it is due again');
     } finally {
       await database.close();
       await target.drop();

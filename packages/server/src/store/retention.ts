@@ -1,5 +1,6 @@
 import { HOUR_SECONDS, STATS_KEPT_HOURS } from './webhook-stats.js';
 import type { StoreContext } from './context.js';
+import { dequeue } from './queue.js';
 import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
 
 /** Tables whose history ages out, and the column that dates each row (Unix seconds). */
@@ -24,7 +25,12 @@ export function retentionStore(ctx: StoreContext) {
     const db = ctx.db as any; // one code path for three tables of different row types
     const rows: Array<{ seq: number; at: number }> = await db.selectFrom(table).select(['seq', `${column} as at`]).orderBy('seq', 'asc').limit(limit).execute();
     const old = rows.filter((r) => r.at < cutoff).map((r) => r.seq);
-    if (old.length > 0) await db.deleteFrom(table).where('seq', 'in', old).execute();
+    if (old.length === 0) return 0;
+    await ctx.db.transaction().execute(async (tx) => {
+      // A delivery still pending that old leaves the queue with it.
+      if (table === 'deliveries') await dequeue(tx, old);
+      await (tx as any).deleteFrom(table).where('seq', 'in', old).execute();
+    });
     return old.length;
   };
 

@@ -13,8 +13,11 @@
  * - delivery: one event owed to one webhook. `pending` until an attempt succeeds (`succeeded`)
  *   or the last allowed attempt fails (`failed`). `due_at` (ms) is when it may next be tried.
  * - attempt: one HTTP request of a delivery and what came back (or the stage that failed).
- * - lease: a worker's claim on a pending delivery (`lease_owner`, `lease_expires_at` in ms).
- *   A crashed worker's leases expire and another worker takes the deliveries again.
+ * - queue: where pending deliveries wait to be claimed. SQLite: `deliveries` itself (its due
+ *   index and lease columns). PostgreSQL: `delivery_queue`, a row per pending delivery, so that
+ *   leases and results write no index entry of `deliveries` (migration 011, store/queue.ts).
+ * - lease: a worker's claim on a pending delivery (its owner, and `due_at` moved to the lease's
+ *   end, in ms). A crashed worker's leases expire and another worker takes the deliveries again.
  * - seq: a per-table, ever-increasing integer. Lists page on it (newest first), so pages stay
  *   stable while rows are inserted and ties within one second are ordered by insertion.
  *
@@ -151,12 +154,25 @@ export interface DeliveriesTable extends Owned {
   attempt_count: number;
   /** The attempt number after which a failure is final (the schedule's length + 1, or one more after a manual retry). */
   final_attempt: number;
+  /** When the next attempt is due (ms); on SQLite, while leased, the lease's end. */
   due_at: number | null;
+  /** SQLite's lease; always null on PostgreSQL, whose leases are in `delivery_queue`. */
   lease_owner: string | null;
   lease_expires_at: number | null;
   last_attempt_at: number | null;
+  /** Unix seconds when it failed for good, null otherwise: the failed index's condition (migration 011). */
+  failed_at: Generated<number | null>;
   created_at: number;
   updated_at: number;
+}
+
+/** PostgreSQL: a pending delivery's place in the queue, keyed by the delivery's `seq` (migration 011). */
+export interface DeliveryQueueTable {
+  seq: number;
+  webhook_id: string;
+  /** When it may be claimed (ms): its due time, or while leased its lease's end. */
+  due_at: number;
+  lease_owner: string | null;
 }
 
 export interface AttemptsTable extends Owned {
@@ -224,6 +240,7 @@ export interface Tables {
   webhooks: WebhooksTable;
   webhook_events: WebhookEventsTable;
   deliveries: DeliveriesTable;
+  delivery_queue: DeliveryQueueTable;
   attempts: AttemptsTable;
   sessions: SessionsTable;
   idempotency_keys: IdempotencyKeysTable;

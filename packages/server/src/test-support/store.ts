@@ -5,6 +5,7 @@ import { createStore, type AttemptRecord, type ClaimedDelivery, type Store } fro
 import type { TestDatabase } from './databases.js';
 import type { Tables } from '../store/schema.js';
 import type { WebhookKey } from '../store/webhooks.js';
+import { separateQueue } from '../store/queue.js';
 
 export interface StoreFixture {
   store: Store;
@@ -105,3 +106,13 @@ export async function webhookKey(db: Kysely<Tables>, id: string): Promise<Webhoo
   const { rows } = await sql<{ seq: number }>`select seq from webhooks where id = ${id}`.execute(db);
   return { id, seq: Number(rows[0]!.seq) };
 }
+
+/**
+ * Every delivery with its place in the queue (store/queue.ts), as a relation for a test's SQL:
+ * `seq`, `id`, `status`, `lease_owner` and `due_at` (when it may be claimed; a leased one's is its
+ * lease's end). SQLite keeps them in `deliveries`, PostgreSQL in `delivery_queue` (migration 011).
+ */
+export const queued = (db: Kysely<Tables>) =>
+  separateQueue(db)
+    ? sql`(select d.seq, d.id, d.status, q.lease_owner, q.due_at from deliveries d left join delivery_queue q on q.seq = d.seq)`
+    : sql`(select seq, id, status, lease_owner, due_at from deliveries)`;

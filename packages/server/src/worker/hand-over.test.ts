@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { postgresDatabase, sqliteDatabase } from '../test-support/databases.js';
 import { startEngine, type Engine } from '../test-support/engine.js';
 import { createLogger } from '../logging.js';
-import { claimedPerWebhook, openStore } from '../test-support/store.js';
+import { claimedPerWebhook, openStore, queued } from '../test-support/store.js';
 import { createWorker } from './worker.js';
 import { startReceiver, type Receiver } from '../test-support/receiver.js';
 
@@ -73,7 +73,7 @@ for (const database of ['sqlite', 'postgres'] as const) {
       await register(engine, `${receiver.url}/hang`);
       for (let i = 0; i < 20; i++) await engine.api('POST', '/contacts', { username: `h${i}`, phone_number: String(i) });
       await receiver.waitFor(16, { timeoutMs: 15_000 });
-      const { rows } = await sql<{ leased: number; n: number }>`select case when lease_owner is null then 0 else 1 end as leased, count(*) as n from deliveries group by 1 order by 1`.execute(db(engine));
+      const { rows } = await sql<{ leased: number; n: number }>`select case when lease_owner is null then 0 else 1 end as leased, count(*) as n from ${queued(db(engine))} d group by 1 order by 1`.execute(db(engine));
       // 16 in flight: handed over, or claimed (a claim may have run between the changes). The
       // other 4 are pending for a claim: handed over, they would have queued past their slots.
       assert.deepEqual(
@@ -102,7 +102,7 @@ test('deliveries handed over after the worker stopped are given back, due at onc
   worker.handOver.deliver(ofA!.claimed);
   const deadline = Date.now() + 5000;
   for (;;) {
-    const { rows } = await sql<{ n: number }>`select count(*) as n from deliveries where lease_owner is null and status = 'pending' and due_at <= ${Date.now()}`.execute(fx.store.database.db);
+    const { rows } = await sql<{ n: number }>`select count(*) as n from ${queued(fx.store.database.db)} d where lease_owner is null and status = 'pending' and due_at <= ${Date.now()}`.execute(fx.store.database.db);
     if (Number(rows[0]!.n) === 2) break;
     assert.ok(Date.now() < deadline, 'the deliveries were given back within 5 s');
     await new Promise((resolve) => setTimeout(resolve, 10));

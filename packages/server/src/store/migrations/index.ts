@@ -11,6 +11,7 @@ import * as notifyTrigger from './007-notify-trigger.js';
 import * as deliveryKeys from './008-delivery-keys.js';
 import * as notifyAfterCommit from './009-notify-after-commit.js';
 import * as webhookDeliveryKeys from './010-webhook-delivery-keys.js';
+import * as deliveryQueue from './011-delivery-queue.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
@@ -29,6 +30,7 @@ const MIGRATIONS = [
   ['008-delivery-keys', deliveryKeys],
   ['009-notify-after-commit', notifyAfterCommit],
   ['010-webhook-delivery-keys', webhookDeliveryKeys],
+  ['011-delivery-queue', deliveryQueue],
 ] as const;
 
 /** Applies every migration not yet applied, or (`to`, for upgrade tests) those up to and including `to`. */
