@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { newId } from './ids.js';
 import { sql } from 'kysely';
-import { createStore, migrate, openDatabase } from './index.js';
+import { createStore, migrate, openDatabase, type Database } from './index.js';
 import { POSTGRES_URL, adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { runCli, startProtocol } from '../test-support/process.js';
 import { attemptRecord } from '../test-support/store.js';
@@ -90,15 +90,21 @@ for (const target of await testDatabases()) {
   });
 }
 
+/** An account `acc_<key>` with a webhook `wh_<key>` (https://example.com/<key>) and an event `evt_<key>`, as rows of any version's schema. */
+async function insertAccount(database: Database, key: string): Promise<void> {
+  await sql`insert into accounts (id, name, created_at) values (${`acc_${key}`}, ${key}, 0)`.execute(database.db);
+  await sql`insert into webhooks (id, account_id, name, url, enabled, secret, created_at, updated_at)
+    values (${`wh_${key}`}, ${`acc_${key}`}, ${key}, ${`https://example.com/${key}`}, 1, ${`whsec_${key}`}, 0, 0)`.execute(database.db);
+  await sql`insert into events (id, account_id, type, body, created_at) values (${`evt_${key}`}, ${`acc_${key}`}, 'contact.created', ${JSON.stringify({ id: `evt_${key}` })}, 0)`.execute(database.db);
+}
+
 for (const target of await testDatabases()) {
   test(`an upgrade keys the deliveries already queued by their event and webhook, and they are still sent (${target.name})`, async () => {
     const database = openDatabase(target.url);
     try {
       await migrate(database, '007-notify-trigger');
       // A delivery queued before migration 008, as that version wrote it.
-      await sql`insert into accounts (id, name, created_at) values ('acc_old', 'Old', 0)`.execute(database.db);
-      await sql`insert into webhooks (id, account_id, name, url, enabled, secret, created_at, updated_at) values ('wh_old', 'acc_old', 'Old', 'https://example.com/old', 1, 'whsec_old', 0, 0)`.execute(database.db);
-      await sql`insert into events (id, account_id, type, body, created_at) values ('evt_old', 'acc_old', 'contact.created', '{"id":"evt_old"}', 0)`.execute(database.db);
+      await insertAccount(database, 'old');
       await sql`insert into deliveries (id, account_id, event_id, event_type, webhook_id, status, attempt_count, final_attempt, due_at, created_at, updated_at)
         values ('dlv_old', 'acc_old', 'evt_old', 'contact.created', 'wh_old', 'pending', 0, 8, 0, 0, 0)`.execute(database.db);
       assert.deepEqual(await migrate(database), ['008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys', '011-delivery-queue']);
@@ -126,9 +132,7 @@ for (const target of await testDatabases()) {
     try {
       await migrate(database, '010-webhook-delivery-keys');
       // Three deliveries as migration 010's version wrote them: due, leased by a worker still sending it, failed for good.
-      await sql`insert into accounts (id, name, created_at) values ('acc_q', 'Queued', 0)`.execute(database.db);
-      await sql`insert into webhooks (id, account_id, name, url, enabled, secret, created_at, updated_at) values ('wh_q', 'acc_q', 'Queued', 'https://example.com/q', 1, 'whsec_q', 0, 0)`.execute(database.db);
-      await sql`insert into events (id, account_id, type, body, created_at) values ('evt_q', 'acc_q', 'contact.created', '{"id":"evt_q"}', 0)`.execute(database.db);
+      await insertAccount(database, 'q');
       const until = Date.now() + 3_600_000;
       const delivery = (id: string, status: string, attempts: number, dueAt: number | null, owner: string | null) =>
         sql`insert into deliveries (id, account_id, event_id, event_seq, event_type, webhook_id, webhook_seq, status, attempt_count, final_attempt, due_at, lease_owner, lease_expires_at, created_at, updated_at)

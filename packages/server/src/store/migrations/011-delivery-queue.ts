@@ -24,7 +24,9 @@ import type { Ddl } from './ddl.js';
  * a column a success or a retry changes, and the queries stay one text for both databases.
  */
 // Runs in the migrator's transaction: on PostgreSQL, writes to deliveries wait while the index
-// is built and the queue filled (one scan of the table each, at upgrade only).
+// is built and the queue filled (one scan of the table each, at upgrade only). Workers of the
+// version before must be stopped first: they would keep leasing from `deliveries`, which no
+// longer holds the queue. Leases already held move to the queue and run out as they would have.
 export async function up(db: Kysely<any>, ddl: Ddl): Promise<void> {
   await db.schema.alterTable('deliveries').addColumn('failed_at', 'bigint').execute();
   await sql`update deliveries set failed_at = updated_at where status = 'failed'`.execute(db);
