@@ -9,8 +9,8 @@ import { status } from './status.js';
 import type { DeliveryStatus, Row, Tables } from './schema.js';
 import type { WebhookKey } from './webhooks.js';
 
-/** `inFlight`: an attempt is under way (the delivery is leased), so none is scheduled (queue.ts). */
-export function toDelivery(row: Omit<Row<'deliveries'>, 'failed_at'>, inFlight: boolean): Delivery {
+/** `leased`: an attempt is under way, so none is scheduled (queue.ts: inFlight). */
+export function toDelivery(row: Omit<Row<'deliveries'>, 'failed_at'>, leased: boolean): Delivery {
   return {
     id: row.id,
     webhook_id: row.webhook_id,
@@ -18,7 +18,7 @@ export function toDelivery(row: Omit<Row<'deliveries'>, 'failed_at'>, inFlight: 
     event_type: row.event_type as EventType,
     status: row.status,
     attempt_count: row.attempt_count,
-    next_attempt_at: row.status === 'pending' && row.due_at !== null && !inFlight ? Math.ceil(row.due_at / 1000) : null,
+    next_attempt_at: row.status === 'pending' && row.due_at !== null && !leased ? Math.ceil(row.due_at / 1000) : null,
     last_attempt_at: row.last_attempt_at,
     created_at: row.created_at,
     updated_at: row.updated_at,

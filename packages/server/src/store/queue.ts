@@ -55,7 +55,7 @@ export async function enqueue(
           .columns(['seq', 'webhook_id', 'due_at', 'lease_owner'])
           .expression((deliveries as SelectQueryBuilder<Tables, 'deliveries', { seq: number; webhook_id: string }>).select([sql<number>`cast(${dueAt} as bigint)`.as('due_at'), sql<null>`cast(null as text)`.as('lease_owner')]))
   )
-    // One leased now: its attempt may still finish, and is written only if it holds the lease.
+    // A row leased now is taken back: its attempt may still finish, but its result is not written (as on SQLite).
     .onConflict((oc) => oc.column('seq').doUpdateSet({ due_at: dueAt, lease_owner: null }))
     .execute();
 }
@@ -84,16 +84,8 @@ export async function inFlight(db: Kysely<Tables>, rows: ReadonlyArray<Pick<Row<
   const pending = rows.filter((row) => row.status === 'pending');
   if (!separateQueue(db)) return new Set(pending.filter((row) => row.lease_owner !== null).map((row) => row.seq));
   if (pending.length === 0) return new Set();
-  const leased = await db
-    .selectFrom('delivery_queue')
-    .select('seq')
-    .where(
-      'seq',
-      'in',
-      pending.map((row) => row.seq),
-    )
-    .where('lease_owner', 'is not', null)
-    .execute();
+  const seqs = pending.map((row) => row.seq);
+  const leased = await db.selectFrom('delivery_queue').select('seq').where('seq', 'in', seqs).where('lease_owner', 'is not', null).execute();
   return new Set(leased.map((row) => Number(row.seq)));
 }
 
