@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { CompiledQuery, sql } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { testDatabases } from '../test-support/databases.js';
-import { attemptRecord, claimedPerWebhook, openStore, webhookKey, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord, claimedPerWebhook, openStore, queueLength, webhookKey, type StoreFixture } from '../test-support/store.js';
 import { deleteAttemptsOf } from './webhooks.js';
 
 for (const target of await testDatabases()) {
@@ -37,7 +37,9 @@ for (const target of await testDatabases()) {
 
     test('its deliveries and their attempts go; the account\'s other webhook\'s and another account\'s stay', async () => {
       for (const id of Object.values(webhooks)) assert.deepEqual(await counts(id), { attempts: 2, deliveries: 2 }, id);
+      assert.equal(await queueLength(fx.store.database.db), 6, 'every delivery waits for its retry');
       await fx.store.webhooks.delete(account, webhooks.gone);
+      assert.equal(await queueLength(fx.store.database.db), 4, "its two left the queue with them; nothing of theirs is left to claim");
       assert.deepEqual(await counts(webhooks.gone), { attempts: 0, deliveries: 0 });
       assert.deepEqual(await counts(webhooks.kept), { attempts: 2, deliveries: 2 });
       assert.deepEqual(await counts(webhooks.theirs), { attempts: 2, deliveries: 2 });

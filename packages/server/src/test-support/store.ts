@@ -116,3 +116,11 @@ export const queued = (db: Kysely<Tables>) =>
   separateQueue(db)
     ? sql`(select d.seq, d.id, d.status, q.lease_owner, q.due_at from deliveries d left join delivery_queue q on q.seq = d.seq)`
     : sql`(select seq, id, status, lease_owner, due_at from deliveries)`;
+
+/** How many deliveries the queue holds (pending ones): SQLite's pending rows, PostgreSQL's queue rows, orphans included. */
+export async function queueLength(db: Kysely<Tables>): Promise<number> {
+  const { rows } = separateQueue(db)
+    ? await sql<{ n: number }>`select count(*) as n from delivery_queue`.execute(db)
+    : await sql<{ n: number }>`select count(*) as n from deliveries where status = 'pending'`.execute(db);
+  return Number(rows[0]!.n);
+}
