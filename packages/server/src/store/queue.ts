@@ -1,4 +1,4 @@
-import { PostgresAdapter, sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type QueryCreator, type SelectQueryBuilder } from 'kysely';
 import { compiledBatch } from './compiled.js';
 import { status } from './status.js';
 import type { Row, Tables } from './schema.js';
@@ -60,24 +60,47 @@ export async function enqueue(
     .execute();
 }
 
-/** PostgreSQL: the deliveries with these keys (a list, or a subquery) leave the queue (failed without an attempt, deleted). */
-export async function dequeue(tx: Kysely<Tables>, seqs: readonly number[] | ReturnType<typeof pendingOf>): Promise<void> {
-  if (!separateQueue(tx) || (Array.isArray(seqs) && seqs.length === 0)) return;
+/** PostgreSQL: the deliveries with these keys leave the queue (retention deletes them in the same transaction). */
+export async function dequeue(tx: Kysely<Tables>, seqs: readonly number[]): Promise<void> {
+  if (!separateQueue(tx) || seqs.length === 0) return;
   await tx.deleteFrom('delivery_queue').where('seq', 'in', seqs).execute();
 }
 
 /**
- * The keys of a webhook's pending deliveries, through its index down to the oldest pending one
- * (`oldest`: a `seq`, read before the queue changes, or the subquery for a single statement).
+ * A disabled webhook's pending deliveries fail without an attempt, leased ones too (a result still
+ * on its way is then not written); how many. Its history is not read (see oldestPending).
+ * PostgreSQL: in one statement with their queue rows, so a change committed meanwhile cannot
+ * leave a failed delivery queued.
  */
-export const pendingOf = (tx: Kysely<Tables>, account: string, webhookSeq: number, oldest: number | ReturnType<typeof oldestPending> = oldestPending(tx)) =>
-  tx
-    .selectFrom('deliveries')
-    .select('seq')
-    .where('account_id', '=', account)
-    .where('webhook_seq', '=', webhookSeq)
-    .where('status', '=', status('pending'))
-    .where('seq', '>=', oldest);
+export async function failPendingOf(tx: Kysely<Tables>, account: string, webhookSeq: number, now: number): Promise<number> {
+  const fail = (db: QueryCreator<Tables>) =>
+    db
+      .updateTable('deliveries')
+      .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, failed_at: now, updated_at: now })
+      .where('account_id', '=', account)
+      .where('webhook_seq', '=', webhookSeq)
+      .where('status', '=', status('pending'))
+      .where('seq', '>=', oldestPending(tx));
+  if (!separateQueue(tx)) return Number((await fail(tx).executeTakeFirst()).numUpdatedRows);
+  const [row] = await tx
+    .with('failed', (db) => fail(db).returning('seq'))
+    .with('gone', (db) => db.deleteFrom('delivery_queue').where('seq', 'in', (eb) => eb.selectFrom('failed').select('failed.seq')))
+    .selectFrom('failed')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .execute();
+  return Number(row?.n ?? 0);
+}
+
+/** Deletes a webhook's deliveries; PostgreSQL: with their queue rows, in one statement (as failPendingOf). */
+export async function deleteDeliveriesOf(tx: Kysely<Tables>, account: string, webhookSeq: number): Promise<void> {
+  const remove = (db: QueryCreator<Tables>) => db.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_seq', '=', webhookSeq);
+  if (!separateQueue(tx)) return void (await remove(tx).execute());
+  await tx
+    .with('gone', (db) => remove(db).returning(['seq', 'status']))
+    .deleteFrom('delivery_queue')
+    .where('seq', 'in', (eb) => eb.selectFrom('gone').select('gone.seq').where('gone.status', '=', status('pending')))
+    .execute();
+}
 
 /** Of these deliveries, the ones with an attempt in flight (leased): they have no next attempt scheduled. */
 export async function inFlight(db: Kysely<Tables>, rows: ReadonlyArray<Pick<Row<'deliveries'>, 'seq' | 'status' | 'lease_owner'>>): Promise<Set<number>> {

@@ -4,8 +4,7 @@ import { notFound } from '../errors.js';
 import type { StoreContext } from './context.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
-import { dequeue, oldestPending, pendingOf } from './queue.js';
-import { status } from './status.js';
+import { deleteDeliveriesOf, failPendingOf } from './queue.js';
 import { countFinished, finishedLastDay } from './webhook-stats.js';
 import type { Kysely } from 'kysely';
 import type { Row, Tables } from './schema.js';
@@ -158,8 +157,7 @@ export function webhooksStore(ctx: StoreContext) {
       const webhook = await require(account, id);
       await ctx.db.transaction().execute(async (tx) => {
         await deleteAttemptsOf(tx, account, webhook).execute();
-        await dequeue(tx, pendingOf(tx, account, webhook.seq));
-        await tx.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_seq', '=', webhook.seq).execute();
+        await deleteDeliveriesOf(tx, account, webhook.seq);
         await tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhook_stats').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhooks').where('account_id', '=', account).where('id', '=', id).execute();
@@ -189,21 +187,6 @@ export function webhooksStore(ctx: StoreContext) {
 
 /** A disabled webhook's pending deliveries fail at once (no attempt); `recover` brings them back. */
 export async function failPending(tx: StoreContext['db'], account: string, webhook: WebhookKey, now: number): Promise<void> {
-  // Its history is not read: see oldestPending. Read before the queue loses this webhook's rows.
-  const oldest = (await oldestPending(tx).executeTakeFirst())?.seq;
-  let failed = 0;
-  if (oldest !== null && oldest !== undefined) {
-    // Leased ones too: a result still on its way is then not written (queue.ts).
-    await dequeue(tx, pendingOf(tx, account, webhook.seq, oldest));
-    const result = await tx
-      .updateTable('deliveries')
-      .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, failed_at: now, updated_at: now })
-      .where('account_id', '=', account)
-      .where('webhook_seq', '=', webhook.seq)
-      .where('status', '=', status('pending'))
-      .where('seq', '>=', oldest)
-      .executeTakeFirst();
-    failed = Number(result.numUpdatedRows);
-  }
+  const failed = await failPendingOf(tx, account, webhook.seq, now);
   await countFinished(tx, [{ accountId: account, webhookId: webhook.id, succeeded: 0, failed }], now);
 }
