@@ -70,21 +70,32 @@ export async function dequeue(tx: Kysely<Tables>, seqs: readonly number[]): Prom
  * A disabled webhook's pending deliveries fail without an attempt, leased ones too (a result still
  * on its way is then not written); how many. Its history is not read (see oldestPending).
  * PostgreSQL: in one statement with their queue rows, so a change committed meanwhile cannot
- * leave a failed delivery queued.
+ * leave a failed delivery queued; the queue rows first, in the order a result takes them.
  */
 export async function failPendingOf(tx: Kysely<Tables>, account: string, webhookSeq: number, now: number): Promise<number> {
-  const fail = (db: QueryCreator<Tables>) =>
+  const failed = { status: 'failed' as const, due_at: null, lease_owner: null, lease_expires_at: null, failed_at: now, updated_at: now };
+  const pending = (db: QueryCreator<Tables>) =>
     db
-      .updateTable('deliveries')
-      .set({ status: 'failed', due_at: null, lease_owner: null, lease_expires_at: null, failed_at: now, updated_at: now })
+      .selectFrom('deliveries')
+      .select('seq')
       .where('account_id', '=', account)
       .where('webhook_seq', '=', webhookSeq)
       .where('status', '=', status('pending'))
       .where('seq', '>=', oldestPending(tx));
-  if (!separateQueue(tx)) return Number((await fail(tx).executeTakeFirst()).numUpdatedRows);
+  if (!separateQueue(tx)) {
+    const result = await tx.updateTable('deliveries').set(failed).where('seq', 'in', pending(tx)).executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
   const [row] = await tx
-    .with('failed', (db) => fail(db).returning('seq'))
-    .with('gone', (db) => db.deleteFrom('delivery_queue').where('seq', 'in', (eb) => eb.selectFrom('failed').select('failed.seq')))
+    .with('gone', (db) => db.deleteFrom('delivery_queue').where('seq', 'in', pending(db)).returning('seq'))
+    .with('failed', (db) =>
+      db
+        .updateTable('deliveries')
+        .set(failed)
+        .where('account_id', '=', account)
+        .where('seq', 'in', (eb) => eb.selectFrom('gone').select('gone.seq'))
+        .returning('deliveries.seq'),
+    )
     .selectFrom('failed')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .execute();
