@@ -100,9 +100,10 @@ export function deliveriesStore(ctx: StoreContext) {
       const now = ctx.now();
       const changes = { status: 'pending' as const, final_attempt: row.attempt_count + 1, due_at: Date.now(), lease_owner: null, lease_expires_at: null, failed_at: null, updated_at: now };
       await ctx.db.transaction().execute(async (tx) => {
-        await tx.updateTable('deliveries').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
         // Due now and no longer leased: an attempt in flight may still finish, but is not written.
+        // The queue row first, then the delivery's, in the order a result takes them (queue.ts).
         await enqueue(tx, [row], changes.due_at);
+        await tx.updateTable('deliveries').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
       });
       wake();
       return toDelivery({ ...row, ...changes }, false);

@@ -14,7 +14,8 @@ import type { Row, Tables } from './schema.js';
  *   holds the next attempt's time in `due_at`, and no lease.
  *
  * Every write that makes a delivery pending, finishes it or deletes it keeps the queue in step
- * through the functions here, each a no-op or the one statement SQLite needs.
+ * through the functions here, each a no-op or the one statement SQLite needs. On PostgreSQL each
+ * takes the queue row before the delivery's, as a result does, so no two wait on each other.
  */
 export const separateQueue = (db: Kysely<Tables>) => db.getExecutor().adapter instanceof PostgresAdapter;
 
@@ -66,22 +67,25 @@ export async function dequeue(tx: Kysely<Tables>, seqs: readonly number[]): Prom
   await tx.deleteFrom('delivery_queue').where('seq', 'in', seqs).execute();
 }
 
+/** A webhook's pending deliveries, through its index down to the oldest pending one (see oldestPending). */
+const pendingOf = (db: QueryCreator<Tables>, oldest: ReturnType<typeof oldestPending>, account: string, webhookSeq: number) =>
+  db
+    .selectFrom('deliveries')
+    .select('seq')
+    .where('account_id', '=', account)
+    .where('webhook_seq', '=', webhookSeq)
+    .where('status', '=', status('pending'))
+    .where('seq', '>=', oldest);
+
 /**
  * A disabled webhook's pending deliveries fail without an attempt, leased ones too (a result still
- * on its way is then not written); how many. Its history is not read (see oldestPending).
- * PostgreSQL: in one statement with their queue rows, so a change committed meanwhile cannot
- * leave a failed delivery queued; the queue rows first, in the order a result takes them.
+ * on its way is then not written); how many. PostgreSQL: in one statement with their queue rows,
+ * so a change committed meanwhile cannot leave a failed delivery queued; the queue rows first,
+ * then the deliveries', the order a result takes them in, so the two never wait on each other.
  */
 export async function failPendingOf(tx: Kysely<Tables>, account: string, webhookSeq: number, now: number): Promise<number> {
   const failed = { status: 'failed' as const, due_at: null, lease_owner: null, lease_expires_at: null, failed_at: now, updated_at: now };
-  const pending = (db: QueryCreator<Tables>) =>
-    db
-      .selectFrom('deliveries')
-      .select('seq')
-      .where('account_id', '=', account)
-      .where('webhook_seq', '=', webhookSeq)
-      .where('status', '=', status('pending'))
-      .where('seq', '>=', oldestPending(tx));
+  const pending = (db: QueryCreator<Tables>) => pendingOf(db, oldestPending(tx), account, webhookSeq);
   if (!separateQueue(tx)) {
     const result = await tx.updateTable('deliveries').set(failed).where('seq', 'in', pending(tx)).executeTakeFirst();
     return Number(result.numUpdatedRows);
@@ -102,15 +106,12 @@ export async function failPendingOf(tx: Kysely<Tables>, account: string, webhook
   return Number(row?.n ?? 0);
 }
 
-/** Deletes a webhook's deliveries; PostgreSQL: with their queue rows, in one statement (as failPendingOf). */
+/** Deletes a webhook's deliveries; PostgreSQL: with their queue rows, in one statement and that order (as failPendingOf). */
 export async function deleteDeliveriesOf(tx: Kysely<Tables>, account: string, webhookSeq: number): Promise<void> {
-  const remove = (db: QueryCreator<Tables>) => db.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_seq', '=', webhookSeq);
-  if (!separateQueue(tx)) return void (await remove(tx).execute());
-  await tx
-    .with('gone', (db) => remove(db).returning(['seq', 'status']))
-    .deleteFrom('delivery_queue')
-    .where('seq', 'in', (eb) => eb.selectFrom('gone').select('gone.seq').where('gone.status', '=', status('pending')))
-    .execute();
+  if (!separateQueue(tx)) return void (await tx.deleteFrom('deliveries').where('account_id', '=', account).where('webhook_seq', '=', webhookSeq).execute());
+  // Joined with the count of what left the queue, the deletion can start only once that is done.
+  await sql`with gone as (delete from delivery_queue where seq in (${pendingOf(tx, oldestPending(tx), account, webhookSeq)}) returning seq)
+    delete from deliveries using (select count(*) from gone) as done where deliveries.account_id = ${account} and deliveries.webhook_seq = ${webhookSeq}`.execute(tx);
 }
 
 /** Of these deliveries, the ones with an attempt in flight (leased): they have no next attempt scheduled. */
