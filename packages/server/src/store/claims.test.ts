@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import { after, before, describe, test } from 'node:test';
 import { adminQuery, POSTGRES_URL, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { deliveryNotifier, NOTIFY_TIMEOUT_MS } from './dialects/postgres.js';
-import { attemptRecord as record, countNotifies, notificationsReach, openStore, type StoreFixture } from '../test-support/store.js';
+import { attemptRecord as record, countNotifies, notificationsReach, openStore, queueLength, type StoreFixture } from '../test-support/store.js';
 import { createStore, migrate, openDatabase, refusedData, type AttemptRecord } from './index.js';
 import { leasePostgres } from './lease.js';
 import { BEGIN_PINNED } from './pinned.js';
@@ -133,6 +133,25 @@ for (const target of await testDatabases()) {
       const detail = await fx.store.deliveries.get(account, slowOne[0]!.id);
       assert.equal(detail.next_attempt_at, Math.ceil(dueAt / 1000));
       assert.equal(detail.attempt_count, 1);
+    });
+
+    test('a retry asked for while an attempt is in flight takes the delivery back: due now, the old lease\'s result not written', async () => {
+      await drain();
+      await fx.store.webhooks.create(account, { name: 'retried', url: 'https://example.com/r', events: ['contact.updated'] });
+      const contact = await fx.store.contacts.create(account, { username: 'retried', phone_number: '9' });
+      await fx.store.contacts.update(account, contact.id, { display_name: 'R' });
+      const [held] = await fx.store.claims.claim('first', { limit: 10, leaseMs: 60_000 });
+      assert.equal((await fx.store.deliveries.get(account, held!.id)).next_attempt_at, null, 'in flight: none scheduled');
+
+      const retried = await fx.store.deliveries.retry(account, held!.id);
+      assert.ok(retried.next_attempt_at !== null && retried.next_attempt_at <= Math.ceil(Date.now() / 1000));
+      const [again] = await fx.store.claims.claim('second', { limit: 10, leaseMs: 60_000 });
+      assert.equal(again?.id, held!.id, 'due at once, for any worker');
+      await fx.store.claims.record('first', [record(held!, { status: 'failed' })], { disableAfterMs: 1e9 });
+      assert.equal((await fx.store.deliveries.get(account, held!.id)).status, 'pending', "the first lease's late result is not written");
+      await fx.store.claims.record('second', [record(again!, { status: 'succeeded' })], { disableAfterMs: 1e9 });
+      assert.equal((await fx.store.deliveries.get(account, held!.id)).status, 'succeeded');
+      assert.equal(await queueLength(fx.store.database.db), 0, 'and it left the queue');
     });
 
     test("a failure starts a webhook's failure streak, later failures keep its start, a success ends it, all within one second", async () => {
