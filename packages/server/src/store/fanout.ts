@@ -75,9 +75,10 @@ const insertQueued = compiledPerCount(64, (db, n) =>
     .selectFrom('d')
     .select(['d.id', 'd.seq']),
 );
-/** A chunk of deliveries with their place in the queue (queue.ts): their keys, where needed. */
-const insert = (tx: Kysely<Tables>, n: number, values: unknown[], returning: boolean) =>
-  separateQueue(tx) ? insertQueued(tx, n, values) : (returning ? insertLeased : insertDeliveries)(tx, n, values);
+/** A chunk of deliveries with their place in the queue (queue.ts). */
+const insertPending = (tx: Kysely<Tables>, n: number, values: unknown[]) => (separateQueue(tx) ? insertQueued : insertDeliveries)(tx, n, values);
+/** The same, leased to this process's worker, with their keys for the hand-over. */
+const insertHandedOver = (tx: Kysely<Tables>, n: number, values: unknown[]) => (separateQueue(tx) ? insertQueued : insertLeased)(tx, n, values);
 
 /**
  * One delivery per enabled webhook subscribed to the event's type, in the event's transaction.
@@ -107,7 +108,7 @@ export async function fanOut(
   const pending = taken ? webhooks.filter((_, i) => !taken[i]) : webhooks;
   for (let i = 0; i < pending.length; i += CHUNK) {
     const chunk = pending.slice(i, i + CHUNK);
-    await insert(tx, chunk.length, rowValues(common, chunk), false);
+    await insertPending(tx, chunk.length, rowValues(common, chunk));
   }
   // Only with a reservation, whose webhooks came with what sending needs.
   const leased = (taken ? webhooks.filter((_, i) => taken[i]) : []) as Array<Pick<Row<'webhooks'>, 'id' | 'seq' | 'url' | 'secret' | 'previous_secret' | 'previous_secret_expires_at'>>;
@@ -117,7 +118,7 @@ export async function fanOut(
     for (let i = 0; i < leased.length; i += CHUNK) {
       const chunk = leased.slice(i, i + CHUNK);
       const values = rowValues(lease, chunk);
-      const { rows } = (await insert(tx, chunk.length, values, true)) as { rows: Array<{ id: string; seq: number }> };
+      const { rows } = await insertHandedOver(tx, chunk.length, values);
       const seqs = new Map(rows.map((row) => [row.id, row.seq]));
       chunk.forEach((webhook, j) => {
         const id = values[ownAt(j, 0)] as string;
