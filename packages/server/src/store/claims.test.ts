@@ -142,6 +142,7 @@ for (const target of await testDatabases()) {
       await fx.store.contacts.update(account, contact.id, { display_name: 'R' });
       const [held] = await fx.store.claims.claim('first', { limit: 10, leaseMs: 60_000 });
       assert.equal((await fx.store.deliveries.get(account, held!.id)).next_attempt_at, null, 'in flight: none scheduled');
+      const queued = await queueLength(fx.store.database.db); // earlier tests' retries wait there too
 
       const retried = await fx.store.deliveries.retry(account, held!.id);
       assert.ok(retried.next_attempt_at !== null && retried.next_attempt_at <= Math.ceil(Date.now() / 1000));
@@ -151,7 +152,7 @@ for (const target of await testDatabases()) {
       assert.equal((await fx.store.deliveries.get(account, held!.id)).status, 'pending', "the first lease's late result is not written");
       await fx.store.claims.record('second', [record(again!, { status: 'succeeded' })], { disableAfterMs: 1e9 });
       assert.equal((await fx.store.deliveries.get(account, held!.id)).status, 'succeeded');
-      assert.equal(await queueLength(fx.store.database.db), 0, 'and it left the queue');
+      assert.equal(await queueLength(fx.store.database.db), queued - 1, 'and it left the queue');
     });
 
     test("a failure starts a webhook's failure streak, later failures keep its start, a success ends it, all within one second", async () => {
