@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import type { Tables } from '../schema.js';
 import { ARRAY_ROWS } from './array-rows.js';
 
@@ -42,8 +42,8 @@ export function openSqlite(file: string, options: { synchronous?: SqliteSync } =
   const statements = new Map<string, SqliteDatabase.Statement>();
   const cached = {
     close: () => {
-      checkpointer?.terminate();
-      database.close(); // the last connection out checkpoints and removes the WAL
+      checkpointer?.stop();
+      database.close(); // the checkpointer's connection, the last out, checkpoints and removes the WAL
     },
     prepare(sql: string) {
       let statement = statements.get(sql);
@@ -58,7 +58,7 @@ export function openSqlite(file: string, options: { synchronous?: SqliteSync } =
       return statement;
     },
   };
-  const dialect = new ImmediateSqliteDialect({ database: cached as unknown as SqliteDatabase.Database });
+  const dialect = new ImmediateSqliteDialect({ database: cached as unknown as SqliteDatabase.Database }, () => checkpointer?.exited);
   const db = new Kysely<Tables>({ dialect });
   return db;
 }
@@ -70,17 +70,31 @@ export function openSqlite(file: string, options: { synchronous?: SqliteSync } =
  * SQLITE_BUSY at once. Taking the lock up front lets busy_timeout queue it instead.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly closed: () => Promise<void> | undefined,
+  ) {
+    super(config);
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  /** Done once the checkpointer's thread is gone too: then the files may be moved or removed. */
+  override async destroy(): Promise<void> {
+    await super.destroy();
+    await this.closed();
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly options: ConstructorParameters<typeof SqliteDialect>[0]) {
+  constructor(
+    private readonly options: SqliteDialectConfig,
+    private readonly closed: () => Promise<void> | undefined,
+  ) {
     super(options);
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.options);
+    return new ImmediateSqliteDriver(this.options, this.closed);
   }
 }
 
@@ -108,12 +122,26 @@ export const FINISH_FRAMES = 4096; // 16 MiB of 4 KiB pages
 const RESTART_FRAMES = 16_384; // 64 MiB
 export const CHECKPOINT_EVERY_MS = 100;
 
-function startCheckpointer(database: SqliteDatabase.Database, file: string): { terminate(): void } {
+/**
+ * The thread is asked to stop, never terminated: terminated inside better-sqlite3 (opening its
+ * connection as the store closed and its directory was removed), the error better-sqlite3 then
+ * throws cannot be created in a dying thread, and Node aborts the whole process
+ * (`v8::ToLocalChecked Empty MaybeLocal`, seen in CI). Asked, it stops between checkpoints.
+ */
+function startCheckpointer(database: SqliteDatabase.Database, file: string): { stop(): void; exited: Promise<void> } {
   database.pragma('wal_autocheckpoint = 0');
   database.pragma(`journal_size_limit = ${RESTART_FRAMES * 4096}`); // a WAL that started over is cut back to this
   const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, everyMs: CHECKPOINT_EVERY_MS, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
   worker.unref();
-  worker.on('error', () => database.pragma('wal_autocheckpoint = 1000')); // fall back to SQLite's own
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      // A thread that ended unasked (it could not open the file, or failed): SQLite's own checkpoints take over.
+      if (!stopping && database.open) database.pragma('wal_autocheckpoint = 1000');
+      resolve();
+    }),
+  );
+  worker.on('error', () => {}); // its exit follows, handled above
   worker.on('message', ({ frames }: { frames: number }) => {
     if (frames < FINISH_FRAMES) return;
     try {
@@ -122,20 +150,39 @@ function startCheckpointer(database: SqliteDatabase.Database, file: string): { t
       // Busy: the next report tries again.
     }
   });
-  return { terminate: () => void worker.terminate() };
+  return {
+    stop() {
+      stopping = true;
+      worker.ref(); // whoever awaits `exited` keeps the process up until the thread is gone
+      worker.postMessage('stop');
+    },
+    exited,
+  };
 }
 
 const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-db.pragma('busy_timeout = 1000');
-// Cheap when there is nothing new; otherwise copies what the WAL gained since the last one,
-// and tells the main thread how long the WAL has grown.
-setInterval(() => {
-  try {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ frames: result.log });
-  } catch {}
-}, workerData.everyMs);
+let db;
+try {
+  db = new Database(workerData.file);
+  db.pragma('busy_timeout = 1000');
+} catch {
+  db = undefined; // the file is gone (the store closed meanwhile) or unreadable: the thread ends
+}
+if (db) {
+  // Cheap when there is nothing new; otherwise copies what the WAL gained since the last one,
+  // and tells the main thread how long the WAL has grown.
+  const timer = setInterval(() => {
+    try {
+      const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+      parentPort.postMessage({ frames: result.log });
+    } catch {}
+  }, workerData.everyMs);
+  parentPort.once('message', () => {
+    clearInterval(timer);
+    db.close();
+    parentPort.close();
+  });
+}
 `;
