@@ -66,11 +66,15 @@ test('a store closed as soon as it opened, its directory removed at once: destro
     const file = path.join(dir, 'close.db');
     const before = threads();
     const db = openSqlite(file);
-    // A statement first: Kysely opens (and so closes) a driver only once it is used.
-    await (i % 2 === 0 ? sql`select 1` : sql`create table t (id integer primary key)`).execute(db);
-    await db.destroy();
-    assert.equal(threads(), before, `round ${i}: the checkpointer's thread has ended`);
-    assert.equal(fs.existsSync(`${file}-wal`), false, `round ${i}: the WAL is gone`);
-    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      // A statement first: Kysely opens (and so closes) a driver only once it is used.
+      await (i % 2 === 0 ? sql`select 1` : sql`create table t (id integer primary key)`).execute(db);
+      await db.destroy();
+      assert.equal(threads(), before, `round ${i}: the checkpointer's thread has ended`);
+      assert.equal(fs.existsSync(`${file}-wal`), false, `round ${i}: the WAL is gone`);
+    } finally {
+      await db.destroy(); // a second destroy is a no-op; after a failed assertion it still closes
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
