@@ -1,5 +1,6 @@
 import { PostgresAdapter, sql, type CompiledQuery, type Compilable, type DatabaseConnection, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
 import type { Tables } from './schema.js';
+import { arrayParameter } from './dialects/pg-arrays.js';
 
 /** Where a value of each run goes in a query built once. */
 class Slot {
@@ -104,7 +105,7 @@ export function compiledBatch(
   return async (db: Handle, batch: ReadonlyArray<readonly unknown[]>, extra: readonly unknown[] = []): Promise<void> => {
     if (batch.length === 0) return;
     if (db.getExecutor().adapter instanceof PostgresAdapter) {
-      await arrays(db, [...columns.map((_, c) => batch.map((row) => row[c])), ...extra]);
+      await arrays(db, [...columns.map((_, c) => arrayParameter(batch.map((row) => row[c]))), ...extra]);
       return;
     }
     for (let i = 0; i < batch.length; i += chunk) {
