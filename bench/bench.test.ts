@@ -30,6 +30,7 @@ test('npm run bench -- --quick measures every system and writes its report', () 
   // From the acknowledgement, so it can be below zero: a webhook handed over at the commit may
   // arrive before the API's answer reaches the caller.
   assert.match(report, /\| Protocol \(SQLite\) \| -?[\d.,]+ \/ -?[\d.,]+/);
+  assert.match(report, /\| L0 \| [\d.,]+ \/ [\d.,]+ \[[\d.,]+–[\d.,]+\] \/ [\d.,]+ \|/, "L0's latency, the floor");
   assert.match(report, /[\d,]+ requests\/s/);
   assert.match(report, /commits \(API acknowledgement\) in [\d,]+ ms/);
   assert.match(report, /## Backlog drain/);
