@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { boundText, figure, judge, TARGETS } from './targets.js';
+import { backlogFigures, boundText, figure, judge, TARGETS } from './targets.js';
 
 test('each figure is judged against its bound, at the bound included or not as the issue words it', () => {
   const verdicts = judge({ sqliteXL0: 0.7, sqliteXBullmq: 2.49, sqliteP99At500: 15, sqliteP99At2000: 25.1, fanoutCommitMs: 500, backlogRssMb: 299.9 });
@@ -43,4 +43,16 @@ test('figures carry their unit as the report shows them', () => {
   assert.equal(figure(target('sqliteXL0'), 0.5234), '0.52×');
   assert.equal(figure(target('ingest'), 2933.4), '2,933/s');
   assert.equal(figure(target('sqliteP99At500'), 5.24), '5.2 ms');
+});
+
+test('several drains are judged on the most RSS any one reached, and on the medians of the rest', () => {
+  const drains = [
+    { rssMaxMb: 190, apiP99: 6.4, steadiness: 0.94 },
+    { rssMaxMb: 301, apiP99: 7.3, steadiness: 0.84 },
+    { rssMaxMb: 188, apiP99: 6.8 }, // too short for two windows
+  ];
+  assert.deepEqual(backlogFigures(drains), { backlogRssMb: 301, backlogApiP99: 6.8, backlogSteadiness: 0.84 });
+  // One drain over the bound fails the target, however low the median drain stayed.
+  assert.deepEqual(judge(backlogFigures(drains)).map((v) => [v.target.name, v.met]), [['backlogRssMb', false], ['backlogApiP99', true], ['backlogSteadiness', true]]);
+  assert.deepEqual(backlogFigures([{ rssMaxMb: 150, apiP99: 2 }]), { backlogRssMb: 150, backlogApiP99: 2 });
 });

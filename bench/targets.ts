@@ -2,7 +2,7 @@
 // so a run can be read against the targets without the README beside it. Ratios are judged by
 // their median over the rounds; the bare loops' figures beside them are the anchors the issue
 // names (a product that does more than the bare loop can only come close to it).
-import { fmt } from './measure.js';
+import { fmt, spread } from './measure.js';
 
 /** What one run measured, by the name of the target it is judged against; absent when not run. */
 export type Measured = Partial<Record<TargetName, number>>;
@@ -65,6 +65,27 @@ export function judge(measured: Measured, anchors: Anchors = {}): Verdict[] {
     const met = 'min' in bound ? value >= bound.min : bound.strict ? value < bound.max : value <= bound.max;
     return [{ target, value, met, anchor: target.anchor === undefined ? undefined : anchors[target.anchor] }];
   });
+}
+
+/** One backlog drain's figures that the targets judge. */
+export interface Drain {
+  rssMaxMb: number;
+  apiP99: number;
+  /** The slowest 10 s window ÷ the median one; absent for a drain shorter than two windows. */
+  steadiness?: number;
+}
+
+/**
+ * The backlog's figures over several drains: RSS the most any drain reached, since its bound
+ * holds throughout; the API's p99 and the steadiness their medians, as every other target.
+ */
+export function backlogFigures(drains: readonly Drain[]): Measured {
+  const steadiness = drains.flatMap((d) => (d.steadiness === undefined ? [] : [d.steadiness]));
+  return {
+    backlogRssMb: Math.max(...drains.map((d) => d.rssMaxMb)),
+    backlogApiP99: spread(drains.map((d) => d.apiP99)).median,
+    ...(steadiness.length > 0 && { backlogSteadiness: spread(steadiness).median }),
+  };
 }
 
 /** A figure as the report shows it, with the target's unit: `0.52×`, `2,933/s`, `10.2 ms`. */
