@@ -196,13 +196,15 @@ async function backlog() {
       const at = (t: number) => samples.reduce((best, s) => (Math.abs(s.at - t) < Math.abs(best.at - t) ? s : best));
       windows.push((at(w).delivered - at(w - 10).delivered) / 10);
     }
+    const perWindow = windows.length ? spread(windows) : undefined;
     const rssAt = (fraction: number) => samples[Math.min(samples.length - 1, Math.floor(fraction * (samples.length - 1)))]!.rss;
     return {
       total,
       accumulateSeconds,
       seconds,
       perSecond: total / seconds,
-      windows: windows.length ? spread(windows) : undefined,
+      windows: perWindow,
+      steadiness: perWindow && perWindow.min / perWindow.median,
       rss: { max: Math.max(...samples.map((s) => s.rss)), quartiles: [0, 0.25, 0.5, 0.75, 1].map(rssAt) },
       api: latencySummary(apiLatencies),
     };
@@ -334,9 +336,8 @@ if (!only || only.includes('backlog')) {
     const s = spread(figures);
     return `${fmt(s.median, digits)}${unit} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
   };
-  const perDrain = drains.map((b) => ({ rssMaxMb: b.rss.max, apiP99: b.api.p99, steadiness: b.windows && b.windows.min / b.windows.median }));
-  const steadiness = perDrain.flatMap((d) => (d.steadiness === undefined ? [] : [d.steadiness]));
-  const judged = backlogFigures(perDrain);
+  const judged = backlogFigures(drains);
+  const steadiness = drains.flatMap((b) => (b.steadiness === undefined ? [] : [b.steadiness]));
   if (BACKLOG >= 1_000_000) Object.assign(measured, judged); // the target's size
   print('| run | accumulated in | drained in | drain rate | per 10 s window: median [min–max] | worker RSS at 0/25/50/75/100% of the drain (max) | API `GET /v1/webhooks/:id/deliveries` during the drain: p50 / p99 / max |');
   print('|---|---|---|---|---|---|---|');
@@ -346,7 +347,7 @@ if (!only || only.includes('backlog')) {
     ),
   );
   print(
-    `| median [range] | ${of(drains.map((b) => b.accumulateSeconds), 0, ' s')} | ${of(drains.map((b) => b.seconds), 0, ' s')} | ${of(drains.map((b) => b.perSecond), 0, '/s')} | slowest ÷ median window: ${steadiness.length ? of(steadiness, 2) : '—'} | the most: ${fmt(judged.backlogRssMb!)} MB | p99 ${of(drains.map((b) => b.api.p99), 1, ' ms')} |`,
+    `| median [range] | ${of(drains.map((b) => b.accumulateSeconds), 0, ' s')} | ${of(drains.map((b) => b.seconds), 0, ' s')} | ${of(drains.map((b) => b.perSecond), 0, '/s')} | slowest ÷ median window: ${steadiness.length ? of(steadiness, 2) : '—'} | the most: ${fmt(judged.backlogRssMb)} MB | p99 ${of(drains.map((b) => b.api.p99), 1, ' ms')} |`,
   );
 }
 

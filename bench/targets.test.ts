@@ -47,12 +47,12 @@ test('figures carry their unit as the report shows them', () => {
 
 test('several drains are judged on the most RSS any one reached, and on the medians of the rest', () => {
   const drains = [
-    { rssMaxMb: 190, apiP99: 6.4, steadiness: 0.94 },
-    { rssMaxMb: 301, apiP99: 7.3, steadiness: 0.84 },
-    { rssMaxMb: 188, apiP99: 6.8 }, // too short for two windows
+    { rss: { max: 190 }, api: { p99: 6.4 }, steadiness: 0.94 },
+    { rss: { max: 301 }, api: { p99: 7.3 }, steadiness: 0.84 },
+    { rss: { max: 188 }, api: { p99: 6.8 } }, // too short for two windows
   ];
   assert.deepEqual(backlogFigures(drains), { backlogRssMb: 301, backlogApiP99: 6.8, backlogSteadiness: 0.84 });
   // One drain over the bound fails the target, however low the median drain stayed.
   assert.deepEqual(judge(backlogFigures(drains)).map((v) => [v.target.name, v.met]), [['backlogRssMb', false], ['backlogApiP99', true], ['backlogSteadiness', true]]);
-  assert.deepEqual(backlogFigures([{ rssMaxMb: 150, apiP99: 2 }]), { backlogRssMb: 150, backlogApiP99: 2 });
+  assert.deepEqual(backlogFigures([{ rss: { max: 150 }, api: { p99: 2 } }]), { backlogRssMb: 150, backlogApiP99: 2 });
 });

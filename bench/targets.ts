@@ -67,10 +67,10 @@ export function judge(measured: Measured, anchors: Anchors = {}): Verdict[] {
   });
 }
 
-/** One backlog drain's figures that the targets judge. */
+/** What the targets judge of one backlog drain (a drain as `bench/run.ts` measures it). */
 export interface Drain {
-  rssMaxMb: number;
-  apiP99: number;
+  rss: { max: number };
+  api: { p99: number };
   /** The slowest 10 s window ÷ the median one; absent for a drain shorter than two windows. */
   steadiness?: number;
 }
@@ -79,11 +79,11 @@ export interface Drain {
  * The backlog's figures over several drains: RSS the most any drain reached, since its bound
  * holds throughout; the API's p99 and the steadiness their medians, as every other target.
  */
-export function backlogFigures(drains: readonly Drain[]): Measured {
+export function backlogFigures(drains: readonly Drain[]): Required<Pick<Measured, 'backlogRssMb' | 'backlogApiP99'>> & Pick<Measured, 'backlogSteadiness'> {
   const steadiness = drains.flatMap((d) => (d.steadiness === undefined ? [] : [d.steadiness]));
   return {
-    backlogRssMb: Math.max(...drains.map((d) => d.rssMaxMb)),
-    backlogApiP99: spread(drains.map((d) => d.apiP99)).median,
+    backlogRssMb: Math.max(...drains.map((d) => d.rss.max)),
+    backlogApiP99: spread(drains.map((d) => d.api.p99)).median,
     ...(steadiness.length > 0 && { backlogSteadiness: spread(steadiness).median }),
   };
 }
