@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { fmt, latencySummary, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
-import { backlogFigures, boundText, figure, judge, type Anchors, type Measured } from './targets.js';
+import { backlogFigures, boundText, figure, judge, steadinessOf, type Anchors, type Measured } from './targets.js';
 import { hookSecrets, KEY, measureThroughput, startBullmq, startHelper, startL0, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
 
 const quick = process.argv.includes('--quick');
@@ -337,7 +337,7 @@ if (!only || only.includes('backlog')) {
     return `${fmt(s.median, digits)}${unit} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
   };
   const judged = backlogFigures(drains);
-  const steadiness = drains.flatMap((b) => (b.steadiness === undefined ? [] : [b.steadiness]));
+  const steadiness = steadinessOf(drains);
   if (BACKLOG >= 1_000_000) Object.assign(measured, judged); // the target's size
   print('| run | accumulated in | drained in | drain rate | per 10 s window: median [min–max] | worker RSS at 0/25/50/75/100% of the drain (max) | API `GET /v1/webhooks/:id/deliveries` during the drain: p50 / p99 / max |');
   print('|---|---|---|---|---|---|---|');

@@ -75,12 +75,15 @@ export interface Drain {
   steadiness?: number;
 }
 
+/** The steadiness of each drain long enough to have one. */
+export const steadinessOf = (drains: readonly Drain[]): number[] => drains.flatMap((d) => (d.steadiness === undefined ? [] : [d.steadiness]));
+
 /**
  * The backlog's figures over several drains: RSS the most any drain reached, since its bound
  * holds throughout; the API's p99 and the steadiness their medians, as every other target.
  */
 export function backlogFigures(drains: readonly Drain[]): Required<Pick<Measured, 'backlogRssMb' | 'backlogApiP99'>> & Pick<Measured, 'backlogSteadiness'> {
-  const steadiness = drains.flatMap((d) => (d.steadiness === undefined ? [] : [d.steadiness]));
+  const steadiness = steadinessOf(drains);
   return {
     backlogRssMb: Math.max(...drains.map((d) => d.rss.max)),
     backlogApiP99: spread(drains.map((d) => d.api.p99)).median,
