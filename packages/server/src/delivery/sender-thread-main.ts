@@ -1,11 +1,11 @@
 // The sender thread (see sender-thread.ts): runs the in-process sender and answers in batches.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createSender, type SenderOptions } from './sender.js';
-import type { FromThread, ToThread } from './sender-thread.js';
+import { createSender, type Sendable, type SenderOptions } from './sender.js';
+import { packAnswer, unpackSends, type FromThread, type Packed, type ToThread } from './sender-thread.js';
 
 const port = parentPort!;
-const sender = createSender(workerData as SenderOptions);
-let done: Extract<FromThread, { type: 'sent' }>['batch'] = [];
+const sender = createSender<Sendable>(workerData as SenderOptions);
+let done: Packed = [];
 
 const flush = () => {
   const batch = done;
@@ -15,11 +15,11 @@ const flush = () => {
 
 port.on('message', async (message: ToThread) => {
   if (message.type === 'send') {
-    for (const [id, delivery] of message.batch) {
-      void sender.send(delivery).then(({ delivery: _sent, ...attempt }) => {
+    for (const [id, delivery] of unpackSends(message.batch)) {
+      void sender.send(delivery).then((attempt) => {
         // Every answer that completes in this turn of the event loop goes back in one message.
         if (done.length === 0) setImmediate(flush);
-        done.push([id, attempt]);
+        packAnswer(done, id, attempt);
       });
     }
   } else if (message.type === 'abort-all') {

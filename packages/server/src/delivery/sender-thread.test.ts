@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { verifyWebhook } from '@protocol/sdk';
 import { claimedDelivery, TEST_SECRET } from '../test-support/claimed.js';
 import { startReceiver } from '../test-support/receiver.js';
-import { createThreadedSender, SenderThreadError } from './sender-thread.js';
+import { createThreadedSender, packAnswer, packSend, SenderThreadError, unpackAnswers, unpackSends, type Answer, type Packed } from './sender-thread.js';
 
 const receiver = await startReceiver((request) => (request.path === '/hang' ? { hang: true } : request.path === '/gone' ? { status: 410, body: 'gone' } : { status: 200, body: 'ok' }));
 after(() => receiver.close());
@@ -89,8 +89,9 @@ test('an answer from a thread given up on settles nothing: its tickets belong to
     old.emit('error', new Error('boom'));
     await assert.rejects(failed, SenderThreadError);
     const { attempt: pending } = await hanging(sender);
-    const stale = { startedAt: 0, durationMs: 1, statusCode: 299, requestHeadersJson: '{}', responseHeadersJson: '{}', responseBody: 'stale', error: null, errorStage: null };
-    old.emit('message', { type: 'sent', batch: [[0, stale]] });
+    const stale: Packed = [];
+    packAnswer(stale, 0, { startedAt: 0, durationMs: 1, statusCode: 299, requestHeadersJson: '{}', responseHeadersJson: '{}', responseBody: 'stale', error: null, errorStage: null });
+    old.emit('message', { type: 'sent', batch: stale });
     sender.abortAll();
     const settled = await pending;
     assert.equal(settled.statusCode, null, 'settled by its own thread (aborted), not by the stale answer');
@@ -110,4 +111,26 @@ test('a thread that cannot start leaves the sending to an in-process sender', as
   } finally {
     await sender.close();
   }
+});
+
+test('a batch crosses as flat values: a delivery takes only what sending needs, an answer every field, each with its ticket', () => {
+  const [a, b] = [claimedDelivery('http://127.0.0.1:1/a'), { ...claimedDelivery('http://127.0.0.1:1/b'), secrets: ['whsec_new', 'whsec_old'], attempt: 3 }];
+  const sends: Packed = [];
+  packSend(sends, 7, a);
+  packSend(sends, 0, b);
+  const pick = ({ id, eventId, eventType, url, body, attempt, secrets, protocolSecret }: typeof a) => ({ id, eventId, eventType, url, body, attempt, secrets, protocolSecret });
+  assert.deepEqual([...unpackSends(structuredClone(sends))], [
+    [7, pick(a)],
+    [0, pick(b)],
+  ]);
+
+  const answered: Answer = { startedAt: 1_700_000_000_123, durationMs: 12, statusCode: 429, requestHeadersJson: '{"a":"1"}', responseHeadersJson: '{"retry-after":"5"}', responseBody: 'slow down', error: 'HTTP 429', errorStage: 'http', retryAfterMs: 5_000 };
+  const failed: Answer = { startedAt: 1_700_000_000_456, durationMs: 500, statusCode: null, requestHeadersJson: '{}', responseHeadersJson: null, responseBody: null, error: 'no response within 500 ms', errorStage: 'timeout' };
+  const answers: Packed = [];
+  packAnswer(answers, 3, answered);
+  packAnswer(answers, 1, failed);
+  assert.deepEqual([...unpackAnswers(structuredClone(answers))], [
+    [3, answered],
+    [1, { ...failed, retryAfterMs: undefined }],
+  ]);
 });

@@ -2,12 +2,44 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ClaimedDelivery } from '../store/index.js';
-import { createSender, type Sender, type SenderOptions, type SentAttempt } from './sender.js';
+import { createSender, type Sendable, type Sender, type SenderOptions, type SentAttempt } from './sender.js';
 import { Tickets } from './tickets.js';
 
 /** Messages between the worker and its sender thread. Batched: one postMessage per turn of either event loop. */
-export type ToThread = { type: 'send'; batch: Array<[number, ClaimedDelivery]> } | { type: 'abort-all' } | { type: 'close' };
-export type FromThread = { type: 'ready' } | { type: 'sent'; batch: Array<[number, Omit<SentAttempt, 'delivery'>]> } | { type: 'closed' };
+export type ToThread = { type: 'send'; batch: Packed } | { type: 'abort-all' } | { type: 'close' };
+export type FromThread = { type: 'ready' } | { type: 'sent'; batch: Packed } | { type: 'closed' };
+
+/**
+ * A batch as it crosses between the threads: per item its ticket, then its fields' values in the
+ * order below, all in one flat array. A structured clone writes every property's name with every
+ * object it copies, and the sender needs only some of a delivery's fields. Side by side at a
+ * steady rate (`npm run bench:ab`, each build in both positions), this form took ~2% less CPU per
+ * delivery than arrays of objects, lower in 23 of 24 rounds (session 28).
+ */
+export type Packed = unknown[];
+export type Answer = Omit<SentAttempt, 'delivery'>;
+const SENDABLE = ['id', 'eventId', 'eventType', 'url', 'body', 'attempt', 'secrets', 'protocolSecret'] as const satisfies ReadonlyArray<keyof Sendable>;
+const ANSWER = ['startedAt', 'durationMs', 'statusCode', 'requestHeadersJson', 'responseHeadersJson', 'responseBody', 'error', 'errorStage', 'retryAfterMs'] as const satisfies ReadonlyArray<keyof Answer>;
+
+/** Appends an item: its ticket, then `value`'s fields named by `keys`. */
+function pack<T>(batch: Packed, keys: ReadonlyArray<keyof T>, ticket: number, value: T): void {
+  batch.push(ticket);
+  for (const key of keys) batch.push(value[key]);
+}
+
+/** The items of a packed batch, each with its ticket. */
+function* unpack<T>(batch: Packed, keys: ReadonlyArray<keyof T>): Generator<[number, T]> {
+  for (let at = 0; at < batch.length; at += keys.length + 1) {
+    const value = {} as T;
+    for (let k = 0; k < keys.length; k++) value[keys[k]!] = batch[at + 1 + k] as T[keyof T];
+    yield [batch[at] as number, value];
+  }
+}
+
+export const packSend = (batch: Packed, ticket: number, delivery: Sendable) => pack(batch, SENDABLE, ticket, delivery);
+export const unpackSends = (batch: Packed) => unpack<Sendable>(batch, SENDABLE);
+export const packAnswer = (batch: Packed, ticket: number, answer: Answer) => pack(batch, ANSWER, ticket, answer);
+export const unpackAnswers = (batch: Packed) => unpack<Answer>(batch, ANSWER);
 
 /** The sender thread failed; its attempts in flight have no outcome (the worker gives their deliveries back). */
 export class SenderThreadError extends Error {}
@@ -34,7 +66,7 @@ const startThread = (entry: URL, workerData: unknown) =>
 export function createThreadedSender(options: Omit<SenderOptions, 'lookup'>, entry = ENTRY): Sender & { readonly thread: Worker } {
   // The id that crosses to the thread is a ticket, reused once its answer is back (tickets.ts).
   const pending = new Tickets<{ delivery: ClaimedDelivery; resolve: (sent: SentAttempt) => void; reject: (error: Error) => void }>();
-  let outbox: Array<[number, ClaimedDelivery]> = [];
+  let outbox: Packed = [];
   let closing: Promise<void> | undefined;
   let fallback: Sender | undefined;
   const exited = new WeakSet<Worker>();
@@ -49,12 +81,12 @@ export function createThreadedSender(options: Omit<SenderOptions, 'lookup'>, ent
       if (worker !== thread) return;
       if (message.type === 'ready') ready = true;
       if (message.type !== 'sent') return;
-      for (const [id, attempt] of message.batch) {
+      for (const [id, answer] of unpackAnswers(message.batch)) {
         const entry = pending.take(id);
         if (!entry) continue;
-        // The cloned attempt is this thread's own: completed in place rather than copied (the
+        // The unpacked answer is this thread's own: completed in place rather than copied (the
         // spread was ~1% of the main thread's profile at saturation).
-        entry.resolve(Object.assign(attempt, { delivery: entry.delivery }));
+        entry.resolve(Object.assign(answer, { delivery: entry.delivery }));
       }
       if (pending.size === 0) worker.unref();
     });
@@ -89,7 +121,7 @@ export function createThreadedSender(options: Omit<SenderOptions, 'lookup'>, ent
       if (fallback) return fallback.send(delivery);
       if (pending.size === 0) thread.ref();
       if (outbox.length === 0) queueMicrotask(flush); // a whole claim goes over in one message
-      return new Promise<SentAttempt>((resolve, reject) => outbox.push([pending.add({ delivery, resolve, reject }), delivery]));
+      return new Promise<SentAttempt>((resolve, reject) => packSend(outbox, pending.add({ delivery, resolve, reject }), delivery));
     },
     abortAll() {
       fallback?.abortAll();

@@ -19,7 +19,10 @@ export interface SenderOptions {
   lookup?: Lookup;
 }
 
-export type SentAttempt = Omit<AttemptRecord, 'outcome'> & { retryAfterMs?: number };
+/** What sending needs of a delivery: all the sender thread is given of one. */
+export type Sendable = Pick<ClaimedDelivery, 'id' | 'eventId' | 'eventType' | 'url' | 'body' | 'attempt' | 'secrets' | 'protocolSecret'>;
+/** An attempt's outcome, with the delivery it was given back. */
+export type SentAttempt<D extends Sendable = ClaimedDelivery> = Omit<AttemptRecord, 'outcome' | 'delivery'> & { delivery: D; retryAfterMs?: number };
 
 /** Why an attempt was cut short: its deadline, shutdown, or an answer too long to read whole. */
 class Cut extends Error {}
@@ -50,7 +53,7 @@ function message(error: unknown): string {
  * under one deadline for connect + response, never following redirects, reading at most
  * READ_LIMIT_BYTES of the answer.
  */
-export function createSender(options: SenderOptions): Sender {
+export function createSender<D extends Sendable = ClaimedDelivery>(options: SenderOptions): Sender<D> {
   const agent = new Agent({
     connections: options.connectionsPerOrigin,
     keepAliveTimeout: 30_000,
@@ -107,10 +110,10 @@ export function createSender(options: SenderOptions): Sender {
     private settled = false;
 
     constructor(
-      private delivery: ClaimedDelivery | null,
+      private delivery: D | null,
       private readonly startedAt: number,
       private requestHeaders: Record<string, string> | null,
-      private resolve: ((sent: SentAttempt) => void) | null,
+      private resolve: ((sent: SentAttempt<D>) => void) | null,
     ) {}
 
     /** Ends the attempt now (deadline, shutdown, enough read); a request still queued for a socket is cut when it gets one. */
@@ -202,7 +205,7 @@ export function createSender(options: SenderOptions): Sender {
   }
 
   /** One attempt. Its deadline cuts it with TIMED_OUT; `abortAll` (shutdown) with ABORTED. */
-  function send(delivery: ClaimedDelivery): Promise<SentAttempt> {
+  function send(delivery: D): Promise<SentAttempt<D>> {
     const startedAt = Date.now();
     const requestHeaders: Record<string, string> = {
       'content-type': 'application/json',
@@ -235,8 +238,8 @@ export function createSender(options: SenderOptions): Sender {
   };
 }
 
-export interface Sender {
-  send(delivery: ClaimedDelivery): Promise<SentAttempt>;
+export interface Sender<D extends Sendable = ClaimedDelivery> {
+  send(delivery: D): Promise<SentAttempt<D>>;
   abortAll(): void;
   close(): Promise<void>;
 }
