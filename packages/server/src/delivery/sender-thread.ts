@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ClaimedDelivery } from '../store/index.js';
-import { createSender, type Sendable, type Sender, type SenderOptions, type SentAttempt } from './sender.js';
+import { createSender, SENDABLE, type Sendable, type Sender, type SenderOptions, type SentAttempt } from './sender.js';
 import { Tickets } from './tickets.js';
 
 /** Messages between the worker and its sender thread. Batched: one postMessage per turn of either event loop. */
@@ -18,7 +18,6 @@ export type FromThread = { type: 'ready' } | { type: 'sent'; batch: Packed } | {
  */
 export type Packed = unknown[];
 export type Answer = Omit<SentAttempt, 'delivery'>;
-const SENDABLE = ['id', 'eventId', 'eventType', 'url', 'body', 'attempt', 'secrets', 'protocolSecret'] as const satisfies ReadonlyArray<keyof Sendable>;
 const ANSWER = ['startedAt', 'durationMs', 'statusCode', 'requestHeadersJson', 'responseHeadersJson', 'responseBody', 'error', 'errorStage', 'retryAfterMs'] as const satisfies ReadonlyArray<keyof Answer>;
 
 /** Appends an item: its ticket, then `value`'s fields named by `keys`. */

@@ -20,7 +20,8 @@ export interface SenderOptions {
 }
 
 /** What sending needs of a delivery: all the sender thread is given of one. */
-export type Sendable = Pick<ClaimedDelivery, 'id' | 'eventId' | 'eventType' | 'url' | 'body' | 'attempt' | 'secrets' | 'protocolSecret'>;
+export const SENDABLE = ['id', 'eventId', 'eventType', 'url', 'body', 'attempt', 'secrets', 'protocolSecret'] as const satisfies ReadonlyArray<keyof ClaimedDelivery>;
+export type Sendable = Pick<ClaimedDelivery, (typeof SENDABLE)[number]>;
 /** An attempt's outcome, with the delivery it was given back. */
 export type SentAttempt<D extends Sendable = ClaimedDelivery> = Omit<AttemptRecord, 'outcome' | 'delivery'> & { delivery: D; retryAfterMs?: number };
 
