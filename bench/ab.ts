@@ -24,7 +24,7 @@
 // all: identical sides measured 0.97–1.12 over 4 rounds (session 18), so it takes many rounds.
 import fs from 'node:fs';
 import path from 'node:path';
-import { cpuTicks, fmt, sleep, spread, TICKS } from './measure.js';
+import { cpuTicks, fmt, fmtSpread, sleep, spread, TICKS } from './measure.js';
 import { measureThroughput, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running } from './systems.js';
 
 const OPTIONS = ['a', 'b', 'a-env', 'b-env', 'a-system', 'b-system', 'database', 'workers', 'rate', 'seconds', 'rounds', 'saturated', 'changes', 'warm-up'];
@@ -168,7 +168,7 @@ async function steadyRounds() {
     }
   }
   const r = spread(ratios);
-  console.log(`\nB / A, CPU per delivery: ${fmt(r.median, 3)} [${fmt(r.min, 3)}–${fmt(r.max, 3)}]`);
+  console.log(`\nB / A, CPU per delivery: ${fmtSpread(r, 3)}`);
 }
 
 /** Each side alone in turn, as fast as it goes: deliveries per second, and the machine's CPU per delivery. */
@@ -191,5 +191,5 @@ async function saturatedRounds() {
     console.log(`| ${round} | ${cell(a)} | ${cell(b)} | ${fmt(b.perSecond / a.perSecond, 3)} |`);
   }
   const r = spread(ratios);
-  console.log(`\nB / A, deliveries per second: ${fmt(r.median, 3)} [${fmt(r.min, 3)}–${fmt(r.max, 3)}]`);
+  console.log(`\nB / A, deliveries per second: ${fmtSpread(r, 3)}`);
 }

@@ -73,3 +73,5 @@ export function machineMeter() {
 }
 
 export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');
+/** A spread as every report shows one: `median[unit] [min–max]`. */
+export const fmtSpread = (s: { median: number; min: number; max: number }, digits = 0, unit = '') => `${fmt(s.median, digits)}${unit} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;

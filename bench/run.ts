@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { fmt, latencySummary, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
+import { fmt, fmtSpread, latencySummary, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
 import { backlogFigures, boundText, figure, judge, steadinessOf, type Anchors, type Measured } from './targets.js';
 import { hookSecrets, KEY, measureThroughput, startBullmq, startHelper, startL0, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
 
@@ -251,12 +251,12 @@ const ratio = (name: SystemName, other: SystemName) => {
   if (name === other) return '1.00';
   const r = ratios(name, other);
   if (!r) return '—';
-  return RUNS === 1 ? fmt(r.median, 2) : `${fmt(r.median, 2)} [${fmt(r.min, 2)}–${fmt(r.max, 2)}]`;
+  return RUNS === 1 ? fmt(r.median, 2) : fmtSpread(r, 2);
 };
 for (const [name, runs] of rounds) {
   const s = spread(runs.map((r) => r.perSecond));
   const middle = runs.find((r) => r.perSecond === s.median)!;
-  print(`| ${name} | ${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}] | ${ratio(name, 'L0')} | ${ratio(name, 'BullMQ')} | ${BARE_OF[name] ? ratio(name, BARE_OF[name]) : '—'} | ${name === 'L0' ? '—' : fmt(middle.changesPerSecond)} | ${fmt(middle.machine.usPerUnit)} µs (${fmt(middle.machine.busyPercent)}%) | ${cpuOf(middle.usage)} |`);
+  print(`| ${name} | ${fmtSpread(s)} | ${ratio(name, 'L0')} | ${ratio(name, 'BullMQ')} | ${BARE_OF[name] ? ratio(name, BARE_OF[name]) : '—'} | ${name === 'L0' ? '—' : fmt(middle.changesPerSecond)} | ${fmt(middle.machine.usPerUnit)} µs (${fmt(middle.machine.busyPercent)}%) | ${cpuOf(middle.usage)} |`);
 }
 measured.sqliteXL0 = ratios('Protocol (SQLite)', 'L0')?.median;
 measured.sqliteXBullmq = ratios('Protocol (SQLite)', 'BullMQ')?.median;
@@ -276,7 +276,7 @@ if (!only || only.includes('sending')) {
   for (const [sender, label] of [['undici', 'undici `Pool.request`, as the bare loops send'], ['protocol', "Protocol's sender (`delivery/sender.ts`)"]] as const) {
     const cpu = spread(runs[sender].map((r) => r.cpuUs));
     const mid = runs[sender].find((r) => r.cpuUs === cpu.median)!;
-    print(`| ${label} | ${fmt(mid.perSecond)} | ${fmt(cpu.median, 1)} µs [${fmt(cpu.min, 1)}–${fmt(cpu.max, 1)}] | ${fmt(mid.youngGcMsPerThousand, 1)} ms | ${fmt(cpu.median / base, 2)} |`);
+    print(`| ${label} | ${fmt(mid.perSecond)} | ${fmtSpread(cpu, 1, ' µs')} | ${fmt(mid.youngGcMsPerThousand, 1)} ms | ${fmt(cpu.median / base, 2)} |`);
   }
 }
 
@@ -296,7 +296,7 @@ for (const [name, start] of SYSTEMS) {
     const judged = rate === 500 ? 'P99At500' : rate === 2000 ? 'P99At2000' : undefined;
     if (judged && name === 'Protocol (SQLite)') measured[`sqlite${judged}`] = p99.median;
     if (judged && name === 'Bare SQLite loop (no API)') anchors[`bareSqlite${judged}`] = p99.median;
-    cells.push(`${fmt(mid.p50, 1)} / ${fmt(p99.median, 1)} [${fmt(p99.min, 1)}–${fmt(p99.max, 1)}] / ${fmt(mid.max, 1)}`);
+    cells.push(`${fmt(mid.p50, 1)} / ${fmtSpread(p99, 1)} / ${fmt(mid.max, 1)}`);
   }
   print(`| ${name} | ${cells.join(' | ')} |`);
 }
@@ -309,7 +309,7 @@ if (!only || only.includes('ingest')) {
   for (let r = 0; r < RUNS; r++) runs.push(await ingest());
   const perSecond = spread(runs.map((r) => r.perSecond));
   measured.ingest = perSecond.median;
-  print(`${fmt(perSecond.median)} requests/s [${fmt(perSecond.min)}–${fmt(perSecond.max)}], p99 ${fmt(runs[0]!.p99)} ms, non-2xx ${runs.reduce((a, r) => a + r.non2xx, 0)}`);
+  print(`${fmtSpread(perSecond, 0, ' requests/s')}, p99 ${fmt(runs[0]!.p99)} ms, non-2xx ${runs.reduce((a, r) => a + r.non2xx, 0)}`);
 }
 
 if (!only || only.includes('fanout')) {
@@ -321,7 +321,7 @@ if (!only || only.includes('fanout')) {
   const commit = spread(runs.map((r) => r.commitMs));
   const other = spread(runs.map((r) => r.otherP99));
   if (FANOUT === 10_000) measured.fanoutCommitMs = commit.median; // the target's size
-  print(`The change commits (API acknowledgement) in ${fmt(commit.median)} ms [${fmt(commit.min)}–${fmt(commit.max)}]; another account's API calls meanwhile: p99 ${fmt(other.median, 1)} ms [${fmt(other.min, 1)}–${fmt(other.max, 1)}].`);
+  print(`The change commits (API acknowledgement) in ${fmtSpread(commit, 0, ' ms')}; another account's API calls meanwhile: p99 ${fmtSpread(other, 1, ' ms')}.`);
 }
 
 if (!only || only.includes('backlog')) {
@@ -332,10 +332,7 @@ if (!only || only.includes('backlog')) {
   // median [range]; for RSS, the most any drain reached (backlogFigures, as the targets judge it).
   const drains: Array<Awaited<ReturnType<typeof backlog>>> = [];
   for (let r = 0; r < RUNS; r++) drains.push(await backlog());
-  const of = (figures: number[], digits = 0, unit = '') => {
-    const s = spread(figures);
-    return `${fmt(s.median, digits)}${unit} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
-  };
+  const of = (figures: number[], digits = 0, unit = '') => fmtSpread(spread(figures), digits, unit);
   const judged = backlogFigures(drains);
   const steadiness = steadinessOf(drains);
   if (BACKLOG >= 1_000_000) Object.assign(measured, judged); // the target's size
@@ -343,7 +340,7 @@ if (!only || only.includes('backlog')) {
   print('|---|---|---|---|---|---|---|');
   drains.forEach((b, i) =>
     print(
-      `| ${i + 1} | ${fmt(b.accumulateSeconds)} s | ${fmt(b.seconds)} s | ${fmt(b.perSecond)}/s | ${b.windows ? `${fmt(b.windows.median)} [${fmt(b.windows.min)}–${fmt(b.windows.max)}]/s` : '—'} | ${b.rss.quartiles.map((r) => fmt(r)).join(' / ')} MB (${fmt(b.rss.max)}) | ${fmt(b.api.p50, 1)} / ${fmt(b.api.p99, 1)} / ${fmt(b.api.max, 1)} ms (${fmt(b.api.n)} calls) |`,
+      `| ${i + 1} | ${fmt(b.accumulateSeconds)} s | ${fmt(b.seconds)} s | ${fmt(b.perSecond)}/s | ${b.windows ? `${fmtSpread(b.windows)}/s` : '—'} | ${b.rss.quartiles.map((r) => fmt(r)).join(' / ')} MB (${fmt(b.rss.max)}) | ${fmt(b.api.p50, 1)} / ${fmt(b.api.p99, 1)} / ${fmt(b.api.max, 1)} ms (${fmt(b.api.n)} calls) |`,
     ),
   );
   print(
