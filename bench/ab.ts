@@ -4,7 +4,8 @@
 // window, both sides see the same machine. Each side has its own receiver and database.
 //
 //   --a=<checkout> --b=<checkout>   a built checkout's `protocol` (default: this one)
-//   --a-env=K=V,K=V --b-env=…       added to that side's environment (settings, NODE_OPTIONS)
+//   --a-env=K=V,K=V --b-env=…       added to that side's environment (settings, NODE_OPTIONS);
+//                                   BENCH_NODE_ARGS=<flags> passes flags NODE_OPTIONS refuses (V8's)
 //   --b-system=bare                 the bare loop instead of Protocol (either side): SQLite's, or
 //                                   with --database=postgres PostgreSQL's (1 producer, 2 workers)
 //   --database=postgres             Protocol on PostgreSQL (1 API + 2 workers), with the CPU of

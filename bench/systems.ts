@@ -187,7 +187,9 @@ export async function startL0({ receiverUrl, webhooks }: SystemOptions): Promise
 
 function startProcess(args: string[], env: Record<string, string>, bin = BIN): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...profileArgs(), bin, ...args], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Node's own flags for this process (`--b-env=BENCH_NODE_ARGS=--flag`): NODE_OPTIONS refuses V8's.
+    const nodeArgs = env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...profileArgs(), ...nodeArgs, bin, ...args], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const onData = (chunk: Buffer) => {
       out += chunk;
