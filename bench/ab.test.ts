@@ -56,6 +56,17 @@ test('npm run bench:ab hands each side its own environment, and stops at once wh
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+test("npm run bench:ab puts a side's BENCH_NODE_ARGS on its protocol process's command line", () => {
+  // V8's flags cannot go through NODE_OPTIONS. A flag node does not know stops B's process at
+  // start, with node's own complaint: the flag reached node's command line, not the environment.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-test-'));
+  const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', '--b-env=BENCH_NODE_ARGS=--no-such-flag'], 60_000, { TMPDIR: tmp });
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /bad option: --no-such-flag/);
+  assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
 test('npm run bench:ab on PostgreSQL counts the database server processes that serve each side', () => {
   // Protocol as `npm start` runs it (one serve, its own worker): 1 API + 2 workers is the bench's own smoke run's.
   const result = runBench('bench/ab.ts', ['--database=postgres', '--workers=0', '--rate=20', '--seconds=1', '--rounds=1', '--b-system=bare']);
