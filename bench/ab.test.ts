@@ -39,32 +39,27 @@ test('npm run bench:ab --saturated runs each side alone, as fast as it goes, and
   assert.match(result.stdout, /^B \/ A, deliveries per second: [\d.]+ \[[\d.]+–[\d.]+\]$/m);
 });
 
-test('npm run bench:ab hands each side its own environment, and stops at once when a side cannot start', () => {
-  // B's setting is invalid, so B's `protocol serve` refuses to start: that it says so proves the
-  // environment reached B's process. A (started first in round 1) must be stopped, not left
-  // running: stopping it removes its data directory, which a process left behind would keep.
-  // Its own temporary directory: the bench's other smoke run (another test file) makes and
-  // removes its directories in the shared one meanwhile.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-test-'));
-  const benchDirs = () => fs.readdirSync(tmp).filter((name) => name.startsWith('protocol-bench-'));
-  const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', '--b-env=PROTOCOL_LOG_LEVEL=loud'], 60_000, { TMPDIR: tmp });
-  assert.equal(result.signal, null, 'it exited by itself, not by the timeout');
-  assert.equal(result.status, 1);
-  assert.match(result.stderr, /PROTOCOL_LOG_LEVEL="loud" is invalid/);
-  assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
-  assert.deepEqual(benchDirs(), [], 'side A was stopped and its directory removed');
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-test("npm run bench:ab puts a side's BENCH_NODE_ARGS on its protocol process's command line", () => {
-  // V8's flags cannot go through NODE_OPTIONS. A flag node does not know stops B's process at
-  // start, with node's own complaint: the flag reached node's command line, not the environment.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-test-'));
-  const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', '--b-env=BENCH_NODE_ARGS=--no-such-flag'], 60_000, { TMPDIR: tmp });
-  assert.equal(result.status, 1);
-  assert.match(result.stderr, /bad option: --no-such-flag/);
-  assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
-  fs.rmSync(tmp, { recursive: true, force: true });
+test('npm run bench:ab hands each side its own environment and Node flags, and stops at once when a side cannot start', () => {
+  // Each case makes B's `protocol serve` refuse to start, and that it says so proves what reached
+  // B's process: an invalid setting its environment, and an unknown flag in BENCH_NODE_ARGS node's
+  // own command line (V8's flags cannot go through NODE_OPTIONS). A (started first in round 1)
+  // must be stopped, not left running: stopping it removes its data directory, which a process
+  // left behind would keep. Its own temporary directory: the bench's other smoke run (another
+  // test file) makes and removes its directories in the shared one meanwhile.
+  for (const [env, refusal] of [
+    ['PROTOCOL_LOG_LEVEL=loud', /PROTOCOL_LOG_LEVEL="loud" is invalid/],
+    ['BENCH_NODE_ARGS=--no-such-flag', /bad option: --no-such-flag/],
+  ] as const) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-test-'));
+    const benchDirs = () => fs.readdirSync(tmp).filter((name) => name.startsWith('protocol-bench-'));
+    const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', `--b-env=${env}`], 60_000, { TMPDIR: tmp });
+    assert.equal(result.signal, null, 'it exited by itself, not by the timeout');
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, refusal);
+    assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
+    assert.deepEqual(benchDirs(), [], 'side A was stopped and its directory removed');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
 
 test('npm run bench:ab on PostgreSQL counts the database server processes that serve each side', () => {
