@@ -18,7 +18,10 @@ export type FromThread = { type: 'ready' } | { type: 'sent'; batch: Packed } | {
  */
 export type Packed = unknown[];
 export type Answer = Omit<SentAttempt, 'delivery'>;
-const ANSWER = ['startedAt', 'durationMs', 'statusCode', 'requestHeadersJson', 'responseHeadersJson', 'responseBody', 'error', 'errorStage', 'retryAfterMs'] as const satisfies ReadonlyArray<keyof Answer>;
+// Every field of an answer, or it does not compile: a field added to SentAttempt and left out here
+// would otherwise be dropped silently on its way back from the thread.
+const ANSWER_FIELDS: Record<keyof Answer, true> = { startedAt: true, durationMs: true, statusCode: true, requestHeadersJson: true, responseHeadersJson: true, responseBody: true, error: true, errorStage: true, retryAfterMs: true };
+const ANSWER = Object.keys(ANSWER_FIELDS) as Array<keyof Answer>;
 
 /** Appends an item: its ticket, then `value`'s fields named by `keys`. */
 function pack<T>(batch: Packed, keys: ReadonlyArray<keyof T>, ticket: number, value: T): void {
