@@ -72,6 +72,12 @@ export function machineMeter() {
   };
 }
 
-export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');
+/**
+ * A figure as the reports print it. One that rounds to zero prints as 0, unsigned: a latency from
+ * acknowledgement to receipt can be a few µs below zero (the delivery handed over at the commit
+ * reaches the receiver as the API's answer reaches the producer), and `-0.0` read as a defect.
+ */
+export const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n) ? (Math.abs(n) < 0.5 / 10 ** digits ? 0 : n).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
 /** A spread as every report shows one: `median[unit] [min–max]`. */
 export const fmtSpread = (s: { median: number; min: number; max: number }, digits = 0, unit = '') => `${fmt(s.median, digits)}${unit} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
