@@ -51,14 +51,18 @@ test('npm run bench:ab hands each side its own environment and Node flags, and s
     ['BENCH_NODE_ARGS=--no-such-flag', /bad option: --no-such-flag/],
   ] as const) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-test-'));
-    const benchDirs = () => fs.readdirSync(tmp).filter((name) => name.startsWith('protocol-bench-'));
-    const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', `--b-env=${env}`], 60_000, { TMPDIR: tmp });
-    assert.equal(result.signal, null, 'it exited by itself, not by the timeout');
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, refusal);
-    assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
-    assert.deepEqual(benchDirs(), [], 'side A was stopped and its directory removed');
-    fs.rmSync(tmp, { recursive: true, force: true });
+    try {
+      const benchDirs = () => fs.readdirSync(tmp).filter((name) => name.startsWith('protocol-bench-'));
+      const result = runBench('bench/ab.ts', ['--rate=20', '--seconds=1', '--rounds=1', `--b-env=${env}`], 60_000, { TMPDIR: tmp });
+      assert.equal(result.signal, null, 'it exited by itself, not by the timeout');
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, refusal);
+      assert.doesNotMatch(result.stdout, /^\| 1 \|/m, 'no round was reported');
+      assert.deepEqual(benchDirs(), [], 'side A was stopped and its directory removed');
+    } finally {
+      // Also when an assertion failed: a side left behind keeps its directory here.
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   }
 });
 
