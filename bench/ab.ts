@@ -7,7 +7,8 @@
 //   --a-env=K=V,K=V --b-env=…       added to that side's environment (settings, NODE_OPTIONS);
 //                                   BENCH_NODE_ARGS=<flags> passes flags NODE_OPTIONS refuses (V8's)
 //   --b-system=bare                 the bare loop instead of Protocol (either side): SQLite's, or
-//                                   with --database=postgres PostgreSQL's (1 producer, 2 workers)
+//                                   with --database=postgres PostgreSQL's (1 producer, 2 workers); it
+//                                   takes no checkout or env of its own
 //   --database=postgres             Protocol on PostgreSQL (1 API + 2 workers), with the CPU of
 //                                   the server processes serving each side's connections (by
 //                                   application_name; a connection closed mid-window is lost)
@@ -72,7 +73,11 @@ const side = (name: 'A' | 'B'): Side => {
   const pairs = (option(`${key}-env`) ?? '').split(',').filter(Boolean);
   for (const kv of pairs) if (kv.indexOf('=') < 1) usage(`--${key}-env takes NAME=value pairs separated by commas, not ${kv}`);
   const env = Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  return { name, root, env, system: oneOf(`${key}-system`, ['protocol', 'bare'] as const) };
+  const system = oneOf(`${key}-system`, ['protocol', 'bare'] as const);
+  // The bare loops are the bench's own scripts: a checkout or an environment would be ignored, and
+  // a side reported as run with them would not have been.
+  if (system === 'bare' && (root || pairs.length)) usage(`--${key}-system=bare runs the bench's own loop: --${key} and --${key}-env are for Protocol`);
+  return { name, root, env, system };
 };
 const sides = [side('A'), side('B')] as const;
 
