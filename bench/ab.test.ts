@@ -95,6 +95,7 @@ test('npm run bench:ab refuses bad options before it starts anything', () => {
     ['--a-env=NOEQUALS', /--a-env takes NAME=value pairs/],
     ['--b-system=bare --b-env=BENCH_NODE_ARGS=--single-threaded-gc', /--b-system=bare runs the bench's own loop: --b and --b-env are for Protocol/],
     ['--a-system=bare --a=.', /--a-system=bare runs the bench's own loop/],
+    ['--b-system=bare --b=/nonexistent', /--b-system=bare runs the bench's own loop/], // the combination, not the checkout
     ['--ratee=3', /unknown option --ratee=3/],
     ['--saturated=1', /unknown option --saturated=1/],
     ['--changes=100', /--changes and --warm-up are for --saturated/],

@@ -68,15 +68,18 @@ interface Side {
 }
 const side = (name: 'A' | 'B'): Side => {
   const key = name.toLowerCase();
+  const system = oneOf(`${key}-system`, ['protocol', 'bare'] as const);
+  // The bare loops are the bench's own scripts: a checkout or an environment would be ignored, and
+  // a side reported as run with them would not have been. Refused before either is looked at, so
+  // the combination is what the message names, whatever the checkout holds.
+  if (system === 'bare' && (option(key) !== undefined || option(`${key}-env`) !== undefined)) {
+    usage(`--${key}-system=bare runs the bench's own loop: --${key} and --${key}-env are for Protocol`);
+  }
   const root = option(key) && path.resolve(option(key)!);
   if (root && !fs.existsSync(path.join(root, 'packages/server/dist/cli/main.js'))) usage(`--${key}=${root} is not a built checkout (no packages/server/dist)`);
   const pairs = (option(`${key}-env`) ?? '').split(',').filter(Boolean);
   for (const kv of pairs) if (kv.indexOf('=') < 1) usage(`--${key}-env takes NAME=value pairs separated by commas, not ${kv}`);
   const env = Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  const system = oneOf(`${key}-system`, ['protocol', 'bare'] as const);
-  // The bare loops are the bench's own scripts: a checkout or an environment would be ignored, and
-  // a side reported as run with them would not have been.
-  if (system === 'bare' && (root || pairs.length)) usage(`--${key}-system=bare runs the bench's own loop: --${key} and --${key}-env are for Protocol`);
   return { name, root, env, system };
 };
 const sides = [side('A'), side('B')] as const;
