@@ -135,7 +135,7 @@ export function deliveriesStore(ctx: StoreContext) {
     async sendTest(account: string, webhookId: string, example: (type: EventType, id: string) => WebhookEvent, type?: EventType): Promise<Delivery> {
       const webhook = await requireWebhook(account, webhookId);
       requireEnabled(webhook);
-      const subscribed = await ctx.db.selectFrom('webhook_events').select('type').where('account_id', '=', account).where('webhook_id', '=', webhookId).execute();
+      const subscribed = await ctx.db.selectFrom('webhook_events').select('type').where('account_id', '=', account).where('webhook_seq', '=', webhook.seq).execute();
       const eventType = type ?? EVENT_TYPES.find((t) => subscribed.some((s) => s.type === t))!;
       const now = ctx.now();
       const eventId = newId();

@@ -9,16 +9,22 @@ import { signingSecrets } from './webhooks.js';
 /** Rows per INSERT: far below SQLite's and PostgreSQL's bound-parameter limits. */
 const CHUNK = 500;
 
+/**
+ * Joined on the webhook's key alone (migration 012): with an equality on `account_id` in the join,
+ * PostgreSQL without statistics read every webhook of the account once per subscription, even
+ * with scans priced out (pinned.ts).
+ */
 const subscribedBuilder = (db: Kysely<Tables>) =>
   db
     .selectFrom('webhook_events')
-    .innerJoin('webhooks', (join) => join.onRef('webhooks.account_id', '=', 'webhook_events.account_id').onRef('webhooks.id', '=', 'webhook_events.webhook_id'))
+    .innerJoin('webhooks', 'webhooks.seq', 'webhook_events.webhook_seq')
     .where('webhook_events.account_id', '=', slot('account'))
     .where('webhook_events.type', '=', slot('type'))
     .where('webhooks.enabled', '=', 1);
-const subscribed = compiled((db) => subscribedBuilder(db).select(['webhooks.id', 'webhooks.seq']));
+/** Exported for the plan test (fanout.test.ts). */
+export const subscribed = compiled((db) => subscribedBuilder(db).select(['webhooks.id', 'webhooks.seq']));
 /** With what sending needs, when this process's worker may take the deliveries at once (hand-over.ts). */
-const subscribedToSend = compiled((db) => subscribedBuilder(db).select(['webhooks.id', 'webhooks.seq', 'webhooks.url', 'webhooks.secret', 'webhooks.previous_secret', 'webhooks.previous_secret_expires_at']));
+export const subscribedToSend = compiled((db) => subscribedBuilder(db).select(['webhooks.id', 'webhooks.seq', 'webhooks.url', 'webhooks.secret', 'webhooks.previous_secret', 'webhooks.previous_secret_expires_at']));
 
 /**
  * The values every row of a change shares come first, by position; then row i's own (its id, its

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './database.js';
-import { pipelinedTransaction } from './pinned.js';
+import { pinnedTransaction } from './pinned.js';
 import type { Tables } from './schema.js';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -45,7 +45,7 @@ export function createGroupCommit(database: Pick<Database, 'db' | 'dialect'>) {
   const { db } = database;
   const sideBySide = database.dialect !== 'sqlite';
   const transaction = <T>(work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> =>
-    sideBySide ? pipelinedTransaction(db, work) : db.transaction().execute(work);
+    sideBySide ? pinnedTransaction(db, work) : db.transaction().execute(work);
   let queue: Array<Job<any>> = [];
   let running = false;
 

@@ -13,7 +13,7 @@ import { POSTGRES_URL, adminQuery, postgresDatabase, testDatabases } from '../te
 import { runCli, startProtocol } from '../test-support/process.js';
 import { attemptRecord } from '../test-support/store.js';
 
-const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger', '008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys', '011-delivery-queue'];
+const EXPECTED = ['001-initial', '002-webhooks', '003-sessions', '004-operations', '005-failed-deliveries-index', '006-webhook-stats', '007-notify-trigger', '008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys', '011-delivery-queue', '012-webhook-event-keys'];
 const API_KEY = 'sk_migrations_test_0123456789';
 
 // Probes PostgreSQL (required under CI) with the usual helper; this test makes its own database.
@@ -107,7 +107,7 @@ for (const target of await testDatabases()) {
       await insertAccount(database, 'old');
       await sql`insert into deliveries (id, account_id, event_id, event_type, webhook_id, status, attempt_count, final_attempt, due_at, created_at, updated_at)
         values ('dlv_old', 'acc_old', 'evt_old', 'contact.created', 'wh_old', 'pending', 0, 8, 0, 0, 0)`.execute(database.db);
-      assert.deepEqual(await migrate(database), ['008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys', '011-delivery-queue']);
+      assert.deepEqual(await migrate(database), ['008-delivery-keys', '009-notify-after-commit', '010-webhook-delivery-keys', '011-delivery-queue', '012-webhook-event-keys']);
       const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 8 });
       const [claimed, ...rest] = await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 });
       assert.equal(rest.length, 0);
@@ -140,7 +140,7 @@ for (const target of await testDatabases()) {
       await delivery('dlv_due', 'pending', 0, 0, null);
       await delivery('dlv_leased', 'pending', 1, until, 'sending');
       await delivery('dlv_failed', 'failed', 8, null, null);
-      assert.deepEqual(await migrate(database), ['011-delivery-queue']);
+      assert.deepEqual(await migrate(database), ['011-delivery-queue', '012-webhook-event-keys']);
 
       const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 8 });
       const listed = async (status?: 'pending' | 'failed') => (await store.deliveries.list('acc_q', 'wh_q', { limit: 10, ...(status && { status }) })).data.map((d) => d.id);
@@ -161,6 +161,43 @@ for (const target of await testDatabases()) {
       assert.deepEqual(await listed('failed'), []);
       const again = await store.claims.claim('upgraded', { limit: 10, leaseMs: 60_000 });
       assert.deepEqual(again.map((d) => d.id), ['dlv_failed'], 'recovered, it is due again');
+    } finally {
+      await database.close();
+      await target.drop();
+    }
+  });
+}
+
+for (const target of await testDatabases()) {
+  test(`an upgrade keys subscriptions by their webhook, and fan-out still finds each account's own (${target.name})`, async () => {
+    const database = openDatabase(target.url);
+    try {
+      await migrate(database, '011-delivery-queue');
+      // Two accounts whose webhooks share an id, subscribed as migration 011's version wrote it.
+      await insertAccount(database, 'a');
+      await insertAccount(database, 'b');
+      await sql`update webhooks set id = 'wh_same'`.execute(database.db);
+      const subscribe = (account: string, type: string) => sql`insert into webhook_events (account_id, type, webhook_id) values (${account}, ${type}, 'wh_same')`.execute(database.db);
+      await subscribe('acc_a', 'contact.created');
+      await subscribe('acc_a', 'message.created');
+      await subscribe('acc_b', 'contact.deleted');
+      assert.deepEqual(await migrate(database), ['012-webhook-event-keys']);
+
+      const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 8 });
+      assert.deepEqual((await store.webhooks.get('acc_a', 'wh_same')).events, ['contact.created', 'message.created']);
+      assert.deepEqual((await store.webhooks.get('acc_b', 'wh_same')).events, ['contact.deleted']);
+      await store.contacts.create('acc_a', { username: 'upgraded', phone_number: '1' });
+      await store.contacts.create('acc_b', { username: 'upgraded', phone_number: '1' });
+      const owed = async (account: string) => (await store.deliveries.list(account, 'wh_same', { limit: 10 })).data.map((d) => d.event_type);
+      assert.deepEqual(await owed('acc_a'), ['contact.created']);
+      assert.deepEqual(await owed('acc_b'), [], 'not subscribed to contact.created');
+      // Changing and deleting the webhook change its subscriptions alone.
+      await store.webhooks.update('acc_b', 'wh_same', { events: ['contact.created'] });
+      await store.webhooks.delete('acc_a', 'wh_same');
+      await store.contacts.create('acc_b', { username: 'again', phone_number: '2' });
+      assert.deepEqual(await owed('acc_b'), ['contact.created']);
+      const left = await sql<{ account_id: string; type: string }>`select account_id, type from webhook_events order by account_id, type`.execute(database.db);
+      assert.deepEqual(left.rows.map((r) => ({ ...r })), [{ account_id: 'acc_b', type: 'contact.created' }]);
     } finally {
       await database.close();
       await target.drop();

@@ -4,10 +4,10 @@ import type { Database } from './database.js';
 import { bindConnection } from './compiled.js';
 
 /**
- * PostgreSQL's transactions, BEGIN sent with their first statements (`pipelinedTransaction`: API
- * writes, a batch of them at a time through group-commit.ts). The worker's (claim, record) open
- * with planner settings of their own in the same message (simple-protocol statements without
- * parameters may go together).
+ * PostgreSQL's transactions, BEGIN sent with their first statements (`pipelinedTransaction`).
+ * The worker's (claim, record) and the API's writes (a batch of them at a time through
+ * group-commit.ts) open with planner settings of their own in the same message (simple-protocol
+ * statements without parameters may go together).
  *
  * Every statement in them finds rows by a unique key or walks an index in order, so a plan that
  * reads a whole table, or every due row, is only ever a misestimate. Those came from statistics
@@ -16,8 +16,11 @@ import { bindConnection } from './compiled.js';
  * - the claim's pick as a bitmap scan of every due row plus a sort, 6–10 ms per claim at 40,000
  *   due and growing with the backlog, half the database's time in the benchmark;
  * - a batch's results written through a sequential scan of `deliveries` (9 ms per batch at
- *   13,000 rows, growing with the table), hashed against the batch.
- * Turned off here, neither depends on how fresh the statistics are. Where no index serves a
+ *   13,000 rows, growing with the table), hashed against the batch;
+ * - fan-out's subscribed webhooks found by a scan of every webhook once per subscription, as the
+ *   planner took the subscriptions for one row (fanout.test.ts; 1.4 ms a change at 300 webhooks,
+ *   growing with the square).
+ * Turned off here, none depends on how fresh the statistics are. Where no index serves a
  * statement, PostgreSQL still scans: the settings only price the scans out.
  */
 export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off; set local enable_seqscan = off';

@@ -137,7 +137,8 @@ export interface WebhooksTable extends Owned {
 export interface WebhookEventsTable {
   account_id: string;
   type: string;
-  webhook_id: string;
+  /** The webhook's `seq`: fan-out joins on primary keys (migration 012). */
+  webhook_seq: number;
 }
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';

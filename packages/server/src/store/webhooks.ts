@@ -65,13 +65,17 @@ export function webhooksStore(ctx: StoreContext) {
     if (!row) throw notFound('webhook', id);
     return row;
   };
-  const subscriptions = async (account: string, ids: string[]) => {
-    if (ids.length === 0) return new Map<string, string[]>();
-    const rows = await ctx.db.selectFrom('webhook_events').select(['webhook_id', 'type']).where('account_id', '=', account).where('webhook_id', 'in', ids).execute();
-    const byWebhook = new Map<string, string[]>();
-    for (const row of rows) byWebhook.set(row.webhook_id, [...(byWebhook.get(row.webhook_id) ?? []), row.type]);
+  /** The subscribed types of each webhook, by its key. */
+  const subscriptions = async (account: string, seqs: number[]) => {
+    if (seqs.length === 0) return new Map<number, string[]>();
+    const rows = await ctx.db.selectFrom('webhook_events').select(['webhook_seq', 'type']).where('account_id', '=', account).where('webhook_seq', 'in', seqs).execute();
+    const byWebhook = new Map<number, string[]>();
+    for (const row of rows) byWebhook.set(row.webhook_seq, [...(byWebhook.get(row.webhook_seq) ?? []), row.type]);
     return byWebhook;
   };
+  const subscribe = (tx: StoreContext['db'], account: string, webhookSeq: number, types: string[]) =>
+    tx.insertInto('webhook_events').values([...new Set(types)].map((type) => ({ account_id: account, type, webhook_seq: webhookSeq }))).execute();
+  const unsubscribe = (tx: StoreContext['db'], account: string, webhookSeq: number) => tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_seq', '=', webhookSeq).execute();
   /** One query for every webhook of a page, over their hourly counters (webhook-stats.ts). */
   const health = async (account: string, rows: Row<'webhooks'>[]) => {
     const finished = await finishedLastDay(ctx.db, account, rows.map((r) => r.id), ctx.now());
@@ -83,10 +87,10 @@ export function webhooksStore(ctx: StoreContext) {
     );
   };
   const withEvents = async (account: string, rows: Row<'webhooks'>[]) => {
-    const [events, healthById] = await Promise.all([subscriptions(account, rows.map((r) => r.id)), health(account, rows)]);
+    const [events, healthById] = await Promise.all([subscriptions(account, rows.map((r) => r.seq)), health(account, rows)]);
     // Listed in the canonical order of the 15 types, whatever order they were given in.
-    const ordered = (id: string) => (events.get(id) ?? []).sort((a, b) => EVENT_TYPES.indexOf(a as EventType) - EVENT_TYPES.indexOf(b as EventType));
-    return rows.map((row) => toWebhook(row, ordered(row.id), healthById.get(row.id)!));
+    const ordered = (seq: number) => (events.get(seq) ?? []).sort((a, b) => EVENT_TYPES.indexOf(a as EventType) - EVENT_TYPES.indexOf(b as EventType));
+    return rows.map((row) => toWebhook(row, ordered(row.seq), healthById.get(row.id)!));
   };
 
   return {
@@ -117,12 +121,12 @@ export function webhooksStore(ctx: StoreContext) {
         created_at: now,
         updated_at: now,
       };
-      const types = [...new Set(input.events)];
-      await ctx.db.transaction().execute(async (tx) => {
-        await tx.insertInto('webhooks').values(row).execute();
-        await tx.insertInto('webhook_events').values(types.map((type) => ({ account_id: account, type, webhook_id: row.id }))).execute();
+      const seq = await ctx.db.transaction().execute(async (tx) => {
+        const { seq } = await tx.insertInto('webhooks').values(row).returning('seq').executeTakeFirstOrThrow();
+        await subscribe(tx, account, seq, input.events);
+        return seq;
       });
-      const [webhook] = await withEvents(account, [{ ...row, seq: 0 }]);
+      const [webhook] = await withEvents(account, [{ ...row, seq }]);
       return { ...webhook!, secret: row.secret };
     },
 
@@ -143,9 +147,8 @@ export function webhooksStore(ctx: StoreContext) {
       await ctx.db.transaction().execute(async (tx) => {
         await tx.updateTable('webhooks').set(changes).where('account_id', '=', account).where('id', '=', id).execute();
         if (input.events !== undefined) {
-          await tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_id', '=', id).execute();
-          const types = [...new Set(input.events)];
-          await tx.insertInto('webhook_events').values(types.map((type) => ({ account_id: account, type, webhook_id: id }))).execute();
+          await unsubscribe(tx, account, before.seq);
+          await subscribe(tx, account, before.seq, input.events);
         }
         if (changes.enabled === 0) await failPending(tx, account, before, now);
       });
@@ -158,7 +161,7 @@ export function webhooksStore(ctx: StoreContext) {
       await ctx.db.transaction().execute(async (tx) => {
         await deleteAttemptsOf(tx, account, webhook).execute();
         await deleteDeliveriesOf(tx, account, webhook.seq);
-        await tx.deleteFrom('webhook_events').where('account_id', '=', account).where('webhook_id', '=', id).execute();
+        await unsubscribe(tx, account, webhook.seq);
         await tx.deleteFrom('webhook_stats').where('account_id', '=', account).where('webhook_id', '=', id).execute();
         await tx.deleteFrom('webhooks').where('account_id', '=', account).where('id', '=', id).execute();
       });

@@ -12,6 +12,7 @@ import * as deliveryKeys from './008-delivery-keys.js';
 import * as notifyAfterCommit from './009-notify-after-commit.js';
 import * as webhookDeliveryKeys from './010-webhook-delivery-keys.js';
 import * as deliveryQueue from './011-delivery-queue.js';
+import * as webhookEventKeys from './012-webhook-event-keys.js';
 
 /**
  * Versioned, forward-only migrations, applied at start-up and by `protocol migrate`.
@@ -31,6 +32,7 @@ const MIGRATIONS = [
   ['009-notify-after-commit', notifyAfterCommit],
   ['010-webhook-delivery-keys', webhookDeliveryKeys],
   ['011-delivery-queue', deliveryQueue],
+  ['012-webhook-event-keys', webhookEventKeys],
 ] as const;
 
 /** Applies every migration not yet applied, or (`to`, for upgrade tests) those up to and including `to`. */
