@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { adminQuery, testDatabases } from '../test-support/databases.js';
+import { openStore, queueLength } from '../test-support/store.js';
 import { createStore, migrate, openDatabase } from './index.js';
 import { subscribed, subscribedToSend } from './fanout.js';
 
@@ -64,6 +65,32 @@ for (const target of await testDatabases()) {
     } finally {
       await store.close();
       await target.drop();
+    }
+  });
+}
+
+for (const target of await testDatabases()) {
+  test(`a change for more webhooks than one SQLite statement takes owes each webhook one delivery, all claimable (${target.name})`, async () => {
+    const fx = await openStore(target);
+    try {
+      const account = (await fx.store.accounts.create('Wide')).account.id;
+      const many = 520; // SQLite inserts 500 rows a statement; PostgreSQL all of them in one
+      const ids: string[] = [];
+      for (let i = 0; i < many; i += 40) {
+        const made = await Promise.all(Array.from({ length: 40 }, (_, j) => fx.store.webhooks.create(account, { name: `w${i + j}`, url: `https://example.com/${i + j}`, events: ['contact.created'] })));
+        ids.push(...made.map((w) => w.id));
+      }
+      await fx.store.contacts.create(account, { username: 'wide', phone_number: '1' });
+      const claimed = await fx.store.claims.claim('wide', { limit: 1000, leaseMs: 60_000 });
+      assert.equal(claimed.length, many, 'every delivery claimable');
+      assert.equal(new Set(claimed.map((d) => d.id)).size, many, 'each with an id of its own');
+      assert.deepEqual(claimed.map((d) => d.webhookId).sort(), [...ids].sort(), 'one per webhook');
+      assert.ok(claimed.every((d) => d.eventType === 'contact.created' && d.attempt === 1 && d.url.startsWith('https://example.com/')));
+      assert.equal(new Set(claimed.map((d) => d.seq)).size, many, 'each by its own key');
+      assert.equal(await queueLength(fx.store.database.db), many, 'each queued (PostgreSQL: with its queue row)');
+      assert.deepEqual(await fx.store.claims.claim('other', { limit: 1000, leaseMs: 60_000 }), [], 'leased once');
+    } finally {
+      await fx.close();
     }
   });
 }
