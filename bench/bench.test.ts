@@ -32,7 +32,9 @@ test('npm run bench -- --quick measures every system and writes its report', () 
   assert.match(report, /\| Protocol \(SQLite\) \| -?[\d.,]+ \/ -?[\d.,]+/);
   assert.match(report, /\| L0 \| [\d.,]+ \/ [\d.,]+ \[[\d.,]+–[\d.,]+\] \/ [\d.,]+ \|/, "L0's latency, the floor");
   assert.match(report, /[\d,]+ requests\/s/);
-  assert.match(report, /commits \(API acknowledgement\) in [\d,]+ ms/);
+  for (const database of ['SQLite', 'PostgreSQL, 1 API \\+ 2 workers']) {
+    assert.match(report, new RegExp(`## Fan-out: .+ \\(${database}\\)\n\nThe change commits \\(API acknowledgement\\) in [\\d,]+ ms`), `fan-out on ${database}`);
+  }
   assert.match(report, /## Backlog drain/);
   assert.match(report, /\| 1 \| [\d,]+ s \| [\d,]+ s \| [\d,]+\/s \|/, 'the backlog drained at a measurable rate');
   assert.match(report, /\| median \[range\] \| [\d,]+ s \[[\d,]+–[\d,]+\] \| [\d,]+ s \[[\d,]+–[\d,]+\] \| [\d,]+\/s \[[\d,]+–[\d,]+\] \|/, 'the drains summed up as the median and range');
