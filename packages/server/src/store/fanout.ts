@@ -67,7 +67,7 @@ const insertLeased = compiledPerCount(64, (db, n) => db.insertInto('deliveries')
  * PostgreSQL: every delivery of a change and its queue row (due at the shared `due_at`, leased
  * to the shared `lease_owner` if any) in one statement, whatever the number of webhooks: the
  * rows' own values come as three arrays after the shared ones (`unnest`), so the statement is
- * prepared once. So a change waits on the server no more often than without the queue
+ * prepared once, and a change waits on the server no more often than without the queue
  * (pipelining.test.ts). Each row's key comes back for a hand-over. With a `values` row per
  * delivery, a change for 10,000 webhooks was 20 statements of 8,000 parameters, each built by
  * Kysely and planned by the server: 244–309 ms a change against 175–235 now (the store alone,
