@@ -9,7 +9,7 @@ import { createStore, migrate, openDatabase } from './index.js';
 import { subscribed, subscribedToSend } from './fanout.js';
 
 const WEBHOOKS = 300;
-/** Subscribed to contact.created: every third webhook, and a disabled one. */
+/** Subscribed to contact.created and enabled: every third webhook (one disabled webhook is subscribed too). */
 const SUBSCRIBED = WEBHOOKS / 3;
 
 for (const target of await testDatabases()) {

@@ -5,7 +5,7 @@ import { newId } from './ids.js';
 import { separateQueue } from './queue.js';
 import { arrayParameter } from './dialects/pg-arrays.js';
 import type { Reservation } from './hand-over.js';
-import { signingSecrets } from './webhooks.js';
+import { signingSecrets, type WebhookKey } from './webhooks.js';
 
 /** Rows per SQLite INSERT: far below its bound-parameter limit. */
 const CHUNK = 500;
@@ -36,9 +36,8 @@ export const subscribedToSend = compiled((db) => subscribedBuilder(db).select(['
  */
 const SHARED = ['account_id', 'event_id', 'event_seq', 'event_type', 'final_attempt', 'due_at', 'lease_owner', 'lease_expires_at', 'created_at'] as const;
 const shared = (column: (typeof SHARED)[number]) => slot<never>(SHARED.indexOf(column));
-/** Where row i's own value k (0: its id, 1: its webhook's id, 2: its webhook's key) goes. */
-const ownAt = (i: number, k: 0 | 1 | 2) => SHARED.length + 3 * i + k;
-const own = (i: number, k: 0 | 1 | 2) => slot<never>(ownAt(i, k));
+/** SQLite: where row i's own value k (0: its id, 1: its webhook's id, 2: its webhook's key) goes. */
+const own = (i: number, k: 0 | 1 | 2) => slot<never>(SHARED.length + 3 * i + k);
 /** SQLite: `n` rows' values, each row's own from its slots and the lease's columns from the shared ones. */
 const deliveryRows = (n: number) =>
   Array.from({ length: n }, (_, i) => ({
@@ -99,14 +98,12 @@ const insertQueued = compiled((db) => {
     .select(['d.id', 'd.seq']);
 });
 
-type Subscribed = { id: string; seq: number };
-
 /**
  * A delivery for each of `webhooks`, with `common`'s shared values: PostgreSQL in one statement,
  * SQLite in multi-row INSERTs of at most CHUNK rows. Their ids in `webhooks`' order, and with
  * `keys` (a hand-over) each one's `seq` by id.
  */
-async function insertAll(tx: Kysely<Tables>, common: Record<(typeof SHARED)[number], unknown>, webhooks: readonly Subscribed[], keys: boolean) {
+async function insertAll(tx: Kysely<Tables>, common: Record<(typeof SHARED)[number], unknown>, webhooks: readonly WebhookKey[], keys: boolean) {
   const ids = webhooks.map(() => newId());
   const seqs = new Map<string, number>();
   if (separateQueue(tx)) {
