@@ -4,10 +4,10 @@ import type { Database } from './database.js';
 import { bindConnection } from './compiled.js';
 
 /**
- * PostgreSQL's transactions, BEGIN sent with their first statements (`pipelinedTransaction`).
- * The worker's (claim, record) and the API's writes (a batch of them at a time through
- * group-commit.ts) open with planner settings of their own in the same message (simple-protocol
- * statements without parameters may go together).
+ * PostgreSQL's transactions (`pinnedTransaction`): the worker's (claim, record) and the API's
+ * writes (a batch of them at a time through group-commit.ts). Each opens with planner settings of
+ * its own in the BEGIN's message (simple-protocol statements without parameters may go together),
+ * and that message goes with the work's first statements.
  *
  * Every statement in them finds rows by a unique key or walks an index in order, so a plan that
  * reads a whole table, or every due row, is only ever a misestimate. Those came from statistics
@@ -18,26 +18,22 @@ import { bindConnection } from './compiled.js';
  * - a batch's results written through a sequential scan of `deliveries` (9 ms per batch at
  *   13,000 rows, growing with the table), hashed against the batch;
  * - fan-out's subscribed webhooks found by a scan of every webhook once per subscription, as the
- *   planner took the subscriptions for one row (fanout.test.ts; 1.4 ms a change at 300 webhooks,
- *   growing with the square).
+ *   planner took the subscriptions for one row (fanout.test.ts: ~15,000 webhook rows read a
+ *   change for an account of 300 webhooks, 100 of them subscribed; growing with the square).
  * Turned off here, none depends on how fresh the statistics are. Where no index serves a
  * statement, PostgreSQL still scans: the settings only price the scans out.
  */
 export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off; set local enable_seqscan = off';
 
-export function pinnedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
-  return pipelinedTransaction(db, work, BEGIN_PINNED);
-}
-
 /**
- * A PostgreSQL transaction on one connection of the pool whose BEGIN is not waited for by
- * itself: the driver (pipeline mode) sends it with the work's first statements.
+ * A PostgreSQL transaction on one connection of the pool whose BEGIN (with the settings above) is
+ * not waited for by itself: the driver (pipeline mode) sends it with the work's first statements.
  */
-export async function pipelinedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely<Tables>) => Promise<T>, begin = 'begin'): Promise<T> {
+export async function pinnedTransaction<T>(db: Kysely<Tables>, work: (tx: Kysely<Tables>) => Promise<T>): Promise<T> {
   return db.connection().execute(async (connection) => {
     const held = await bindConnection(connection);
     const run = (text: string) => held.executeQuery(CompiledQuery.raw(text));
-    const begun = run(begin);
+    const begun = run(BEGIN_PINNED);
     try {
       const [, result] = await Promise.all([begun, work(connection)]);
       // PostgreSQL answers COMMIT with ROLLBACK when a statement failed in the transaction, even

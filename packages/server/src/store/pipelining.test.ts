@@ -8,7 +8,7 @@ import { postgresDatabase, type TestDatabase } from '../test-support/databases.j
 import { attemptRecord } from '../test-support/store.js';
 import { sql } from 'kysely';
 import { createStore, openDatabase, type Database, type Store } from './index.js';
-import { pipelinedTransaction } from './pinned.js';
+import { pinnedTransaction } from './pinned.js';
 
 /**
  * A loopback proxy in front of PostgreSQL that counts round trips: each time a client sends
@@ -169,12 +169,12 @@ describe('round trips on PostgreSQL', async () => {
   });
 
   test('a transaction in which a statement failed is not reported as committed, even when its work caught the error', { skip: !target }, async () => {
-    const failed = pipelinedTransaction(database.db, async (tx) => {
+    const failed = pinnedTransaction(database.db, async (tx) => {
       await sql`select 1 / 0`.execute(tx).catch(() => undefined);
       return 'done';
     });
     await assert.rejects(failed, /rolled back/);
-    assert.equal(await pipelinedTransaction(database.db, async () => 'done'), 'done', 'the connection serves the next one');
+    assert.equal(await pinnedTransaction(database.db, async () => 'done'), 'done', 'the connection serves the next one');
   });
 
   test('a connection lost mid-transaction fails its pipelined statements at once without crashing the process, and the next batch goes out on a new one', { skip: !target }, async () => {
