@@ -125,7 +125,8 @@ async function insertAll(tx: Kysely<Tables>, common: Record<(typeof SHARED)[numb
 /**
  * One delivery per enabled webhook subscribed to the event's type, in the event's transaction.
  * Two statements whatever the number of webhooks (one indexed SELECT, one INSERT: on SQLite one per
- * 500 rows); the payload is not copied: deliveries point at the event's body.
+ * 500 rows), and a second INSERT when this process's worker takes some of them but not all (their
+ * rows leased); the payload is not copied: deliveries point at the event's body.
  */
 export async function fanOut(
   tx: Kysely<Tables>,
