@@ -9,6 +9,7 @@ import { createFileStore } from './files/file-store.js';
 import { createLogger } from './logging.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createStore, migrate, openDatabase, type Store } from './store/index.js';
+import { periodic } from './worker/periodic.js';
 import { createPurger } from './worker/retention.js';
 import { createWorker, type Worker } from './worker/worker.js';
 
@@ -30,7 +31,12 @@ export interface StartOptions {
   lookup?: Lookup;
   /** How long shutdown waits for attempts in flight. */
   graceMs?: number;
+  /** How often a worker looks for PostgreSQL tables due for analysis that autovacuum leaves alone (store/statistics.ts). */
+  statisticsEveryMs?: number;
 }
+
+/** Autovacuum itself looks every minute (`autovacuum_naptime`); a fresh installation's first plans are made sooner. */
+const STATISTICS_EVERY_MS = 10_000;
 
 /** The URL people can reach a listener at; a wildcard host is shown as loopback. */
 function displayUrl(host: string, port: number): string {
@@ -70,6 +76,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
 
   let worker: Worker | undefined;
   let purger: ReturnType<typeof createPurger> | undefined;
+  let statistics: ReturnType<typeof periodic> | undefined;
   let unlisten: (() => Promise<void>) | undefined;
   let unsubscribe: (() => void) | undefined;
   if (options.roles.worker) {
@@ -87,6 +94,16 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     worker = started;
     purger = createPurger({ store, logger, retentionMs: config.retentionMs, onPurged: (byTable) => Object.entries(byTable).forEach(([table, n]) => n && metrics.purged.inc({ table }, n)) });
     purger.start();
+    if (database.dialect === 'postgres') {
+      statistics = periodic(
+        async () => {
+          const analyzed = await store.statistics.refresh();
+          if (analyzed.length > 0) logger.info({ tables: analyzed }, 'analyzed tables that autovacuum leaves alone');
+        },
+        { everyMs: options.statisticsEveryMs ?? STATISTICS_EVERY_MS, onError: (error) => logger.warn({ err: error }, 'analyzing tables failed; retrying at the next interval') },
+      );
+      statistics.start();
+    }
   }
 
   await app.listen({ port: config.port, host: config.host });
@@ -103,6 +120,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
       unsubscribe?.();
       await unlisten?.();
       await purger?.stop();
+      await statistics?.stop();
       await worker?.stop(options.graceMs ?? config.shutdownGraceMs);
       await store.close();
     })());

@@ -16,6 +16,7 @@ import { idempotencyStore } from './idempotency.js';
 import { messagesStore } from './messages.js';
 import { rateLimitsStore } from './rate-limits.js';
 import { retentionStore } from './retention.js';
+import { statisticsStore } from './statistics.js';
 import { webhooksStore } from './webhooks.js';
 
 export type { Committed, StoredEvent } from './context.js';
@@ -72,6 +73,7 @@ export function createStore(database: Database, options: StoreOptions) {
     idempotency: idempotencyStore(ctx),
     rateLimits: rateLimitsStore(ctx),
     retention: retentionStore(ctx),
+    statistics: statisticsStore(ctx),
     /** This process's worker takes new deliveries as they are written (hand-over.ts); undefined stops that. */
     handOverTo(handOver: HandOver | undefined): void {
       ctx.handOver = handOver;

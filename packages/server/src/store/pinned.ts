@@ -21,7 +21,9 @@ import { bindConnection } from './compiled.js';
  *   planner took the subscriptions for one row (fanout.test.ts: ~15,000 webhook rows read a
  *   change for an account of 300 webhooks, 100 of them subscribed; growing with the square).
  * Turned off here, none depends on how fresh the statistics are. Where no index serves a
- * statement, PostgreSQL still scans: the settings only price the scans out.
+ * statement, PostgreSQL still scans: the settings only price the scans out. Choosing between two
+ * indexes that both serve a statement still takes statistics: where autovacuum does not keep
+ * them, the workers do (statistics.ts).
  */
 export const BEGIN_PINNED = 'begin; set local enable_bitmapscan = off; set local enable_seqscan = off';
 

@@ -19,11 +19,11 @@ export interface Engine {
 }
 
 /** The whole product in this process (API + worker) on a fresh database, with env overrides. */
-export async function startEngine(env: Record<string, string> = {}, options: { target?: TestDatabase; lookup?: Lookup } = {}): Promise<Engine> {
+export async function startEngine(env: Record<string, string> = {}, options: { target?: TestDatabase; lookup?: Lookup; statisticsEveryMs?: number } = {}): Promise<Engine> {
   const target = options.target ?? (await sqliteDatabase());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-engine-'));
   const config = loadConfig({ PROTOCOL_ALLOW_PRIVATE_URLS: '1', PROTOCOL_DATA_DIR: dataDir, PROTOCOL_DATABASE_URL: target.url, PORT: '0', ...env });
-  const server = await startServer(config, { roles: { api: true, worker: true }, logger: createLogger('silent'), lookup: options.lookup, graceMs: 2000 });
+  const server = await startServer(config, { roles: { api: true, worker: true }, logger: createLogger('silent'), lookup: options.lookup, graceMs: 2000, statisticsEveryMs: options.statisticsEveryMs });
   const key = server.newAccountKey!;
   const api = async (method: string, route: string, body?: unknown, asKey = key) => {
     const response = await fetch(`${server.url}/v1${route}`, {

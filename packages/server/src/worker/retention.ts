@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/index.js';
+import { periodic } from './periodic.js';
 
 export interface PurgerOptions {
   store: Store;
@@ -24,9 +25,6 @@ export function createPurger(options: PurgerOptions) {
   const batchSize = options.batchSize ?? 500;
   const pauseMs = options.pauseMs ?? 20;
   const everyMs = options.everyMs ?? 60_000;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
-  let stopped = false;
 
   /** One full purge; resolves with the number of history rows deleted. */
   async function purgeAll(): Promise<number> {
@@ -37,35 +35,21 @@ export function createPurger(options: PurgerOptions) {
       for (const [table, n] of Object.entries(byTable)) totals[table] = (totals[table] ?? 0) + n;
       options.onPurged?.(byTable);
       total += deleted;
-      if (deleted === 0 || stopped) break;
+      if (deleted === 0 || schedule.stopping) break;
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
     if (total > 0) logger.info({ deleted: totals, retentionSeconds: Math.floor(options.retentionMs / 1000) }, 'retention purge');
     return total;
   }
 
-  const tick = () => {
-    running = purgeAll()
-      .catch((error) => {
-        logger.error({ err: error }, 'retention purge failed; retrying at the next interval');
-        return 0;
-      })
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(tick, everyMs);
-      });
-  };
+  const schedule = periodic(purgeAll, {
+    everyMs,
+    onError: (error) => logger.error({ err: error }, 'retention purge failed; retrying at the next interval'),
+  });
 
   return {
     purgeAll,
-    start() {
-      stopped = false;
-      timer = setTimeout(tick, everyMs);
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
+    start: () => schedule.start(),
+    stop: () => schedule.stop(),
   };
 }
