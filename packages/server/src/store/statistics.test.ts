@@ -84,7 +84,7 @@ for (const target of await testDatabases()) {
 
 for (const target of (await testDatabases()).filter((t) => t.name === 'postgres')) {
   test('a PostgreSQL worker analyzes the tables autovacuum leaves alone on its own, as they change', async () => {
-    const engine = await startEngine({}, { target, statisticsEveryMs: 50 });
+    const engine = await startEngine({}, { target, statistics: { firstAfterMs: 50, everyMs: 50 } });
     try {
       const { db } = engine.server.store.database;
       await sql`alter table contacts set (autovacuum_enabled = false)`.execute(db);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/config.js';
 import type { Lookup } from '../delivery/ssrf.js';
 import { createLogger } from '../logging.js';
-import { startServer, type RunningServer } from '../server.js';
+import { startServer, type RunningServer, type StartOptions } from '../server.js';
 import { sqliteDatabase, type TestDatabase } from './databases.js';
 
 export interface Engine {
@@ -19,11 +19,11 @@ export interface Engine {
 }
 
 /** The whole product in this process (API + worker) on a fresh database, with env overrides. */
-export async function startEngine(env: Record<string, string> = {}, options: { target?: TestDatabase; lookup?: Lookup; statisticsEveryMs?: number } = {}): Promise<Engine> {
+export async function startEngine(env: Record<string, string> = {}, options: { target?: TestDatabase; lookup?: Lookup; statistics?: StartOptions['statistics'] } = {}): Promise<Engine> {
   const target = options.target ?? (await sqliteDatabase());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'protocol-engine-'));
   const config = loadConfig({ PROTOCOL_ALLOW_PRIVATE_URLS: '1', PROTOCOL_DATA_DIR: dataDir, PROTOCOL_DATABASE_URL: target.url, PORT: '0', ...env });
-  const server = await startServer(config, { roles: { api: true, worker: true }, logger: createLogger('silent'), lookup: options.lookup, graceMs: 2000, statisticsEveryMs: options.statisticsEveryMs });
+  const server = await startServer(config, { roles: { api: true, worker: true }, logger: createLogger('silent'), lookup: options.lookup, graceMs: 2000, statistics: options.statistics });
   const key = server.newAccountKey!;
   const api = async (method: string, route: string, body?: unknown, asKey = key) => {
     const response = await fetch(`${server.url}/v1${route}`, {

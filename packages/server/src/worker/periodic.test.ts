@@ -1,0 +1,68 @@
+// The periodic jobs' schedule (retention, PostgreSQL statistics): when runs start, that a failing
+// run does not end the schedule, and that stopping waits for the run in progress.
+import assert from 'node:assert/strict';
+import { mock, test } from 'node:test';
+import { periodic } from './periodic.js';
+
+/** Lets the job's promise chain (and the rescheduling after it) run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+test('the first run comes after firstAfterMs, each next everyMs after the last one ended; a failure is reported and the schedule goes on', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const runs: number[] = [];
+    const errors: unknown[] = [];
+    let elapsed = 0;
+    const advance = async (ms: number) => {
+      elapsed += ms;
+      mock.timers.tick(ms);
+      await settle();
+    };
+    const job = periodic(
+      async () => {
+        runs.push(elapsed);
+        if (runs.length === 2) throw new Error('second run failed');
+      },
+      { firstAfterMs: 10, everyMs: 100, onError: (error) => errors.push(error) },
+    );
+    job.start();
+    await advance(9);
+    assert.deepEqual(runs, [], 'nothing before firstAfterMs');
+    await advance(1);
+    assert.deepEqual(runs, [10]);
+    await advance(99);
+    assert.deepEqual(runs, [10]);
+    await advance(1);
+    assert.deepEqual(runs, [10, 110]);
+    assert.equal((errors[0] as Error).message, 'second run failed');
+    await advance(100);
+    assert.deepEqual(runs, [10, 110, 210], 'the failed run did not end the schedule');
+    await job.stop();
+    await advance(1_000);
+    assert.deepEqual(runs, [10, 110, 210], 'nothing after stop');
+    assert.equal(job.stopping, true);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('stop waits for the run in progress, which can see it is stopping', async () => {
+  let release!: () => void;
+  let sawStopping: boolean | undefined;
+  const job = periodic(
+    async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      sawStopping = job.stopping;
+    },
+    { firstAfterMs: 1, everyMs: 60_000, onError: (error) => assert.fail(`the run failed: ${String(error)}`) },
+  );
+  job.start();
+  while (!release) await new Promise((resolve) => setTimeout(resolve, 1));
+  let stopped = false;
+  const stopping = job.stop().then(() => (stopped = true));
+  await settle();
+  assert.equal(stopped, false, 'stop waits while the run is in progress');
+  release();
+  await stopping;
+  assert.equal(sawStopping, true);
+});
