@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { adminQuery, POSTGRES_URL, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { deliveryNotifier, NOTIFY_TIMEOUT_MS } from './dialects/postgres.js';
 import { attemptRecord as record, countNotifies, notificationsReach, openStore, queueLength, type StoreFixture } from '../test-support/store.js';
-import { createStore, migrate, openDatabase, refusedData, type AttemptRecord } from './index.js';
+import { createStore, refusedData, type AttemptRecord } from './index.js';
 import { leasePostgres } from './lease.js';
 import { BEGIN_PINNED } from './pinned.js';
 import type { Tables } from './schema.js';
@@ -336,11 +336,10 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
   test('a batch of results is written by key however stale the statistics: no table is read whole', async () => {
     const target = (await postgresDatabase())!;
     // One connection, so the scans counted are the ones the worker's transaction made.
-    const database = openDatabase(target.url, { poolSize: 1 });
-    await migrate(database);
-    const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 4 });
+    const fixture = await openStore(target, { poolSize: 1 });
+    const { store } = fixture;
     try {
-      const { db } = database;
+      const { db } = store.database;
       const account = (await store.accounts.create('Stale')).account.id;
       for (let i = 0; i < 20; i++) await store.webhooks.create(account, { name: `w${i}`, url: `https://example.com/${i}`, events: ['contact.created'] });
       // Statistics from a fresh install, then a history that no statistics describe: 1,000 events × 20 webhooks.
@@ -386,8 +385,7 @@ describe('claim plan on postgres', { skip: postgres ? false : 'PostgreSQL unreac
         from delivery_queue q join deliveries d on d.seq = q.seq where d.attempt_count = 1`.execute(db)).rows;
       assert.deepEqual([Number(queue!.retries), Number(queue!.leased)], [66, 0], 'the retries are queued again at their time, unleased; the finished ones left the queue');
     } finally {
-      await store.close();
-      await target.drop();
+      await fixture.close();
     }
   });
 

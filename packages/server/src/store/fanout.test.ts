@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import { sql } from 'kysely';
 import { adminQuery, testDatabases } from '../test-support/databases.js';
 import { openStore, queueLength } from '../test-support/store.js';
-import { createStore, migrate, openDatabase } from './index.js';
 import { subscribed, subscribedToSend } from './fanout.js';
 
 const WEBHOOKS = 300;
@@ -15,11 +14,10 @@ const SUBSCRIBED = WEBHOOKS / 3;
 for (const target of await testDatabases()) {
   test(`fan-out reads each subscribed webhook once, by key, for an account of ${WEBHOOKS} webhooks without statistics (${target.name})`, async () => {
     // One connection, so the rows PostgreSQL counts are the ones this test's changes read.
-    const database = openDatabase(target.url, { poolSize: 1 });
-    await migrate(database);
-    const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 4 });
+    const fixture = await openStore(target, { poolSize: 1 });
+    const { store } = fixture;
     try {
-      const { db } = database;
+      const { db } = store.database;
       if (target.name === 'postgres') for (const table of ['webhooks', 'webhook_events']) await sql`alter table ${sql.table(table)} set (autovacuum_enabled = false)`.execute(db);
       const account = (await store.accounts.create('Many')).account.id;
       const other = (await store.accounts.create('Other')).account.id;
@@ -63,8 +61,7 @@ for (const target of await testDatabases()) {
       assert.equal(after.fetched - before.fetched, CHANGES * (SUBSCRIBED + 1), "one webhooks row per subscription and change, the disabled one's included");
       assert.equal((await store.deliveries.list(account, ids[0]!, { limit: 100 })).data.length, CHANGES, 'each change owed to the subscribed webhook');
     } finally {
-      await store.close();
-      await target.drop();
+      await fixture.close();
     }
   });
 }

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import { sql } from 'kysely';
 import { adminQuery, postgresDatabase, testDatabases } from '../test-support/databases.js';
 import { startEngine } from '../test-support/engine.js';
-import { attemptRecord } from '../test-support/store.js';
-import { createStore, migrate, openDatabase, type Store } from './index.js';
+import { attemptRecord, openStore } from '../test-support/store.js';
+import type { Store } from './index.js';
 import { AUTOANALYZE, dueForAnalyze, type TableActivity } from './statistics.js';
 
 test("autoanalyze's rule: due once the changes exceed 50 + 10% of the rows, never where autovacuum runs", () => {
@@ -32,11 +32,10 @@ async function deliverChanges(store: Store, account: string, from: number, count
 for (const target of await testDatabases()) {
   test(`tables autovacuum leaves alone are analyzed as they grow, and results stop reading the account's every delivery (${target.name})`, async () => {
     // One connection: its prepared statements are the ones whose plans are counted.
-    const database = openDatabase(target.url, { poolSize: 1 });
-    await migrate(database);
-    const store = createStore(database, { fileUrl: () => '', attemptsPerDelivery: 4 });
+    const fixture = await openStore(target, { poolSize: 1 });
+    const { store } = fixture;
     try {
-      const { db } = database;
+      const { db } = store.database;
       const account = (await store.accounts.create('One')).account.id;
       await store.webhooks.create(account, { name: 'w', url: 'https://example.com/w', events: ['contact.created'] });
       if (target.name === 'sqlite') {
@@ -76,8 +75,7 @@ for (const target of await testDatabases()) {
       const after = (await read()) - before;
       assert.ok(after <= 50 * 3, `after the analysis 50 results read ${after} delivery index entries: a few each, by key`);
     } finally {
-      await store.close();
-      await target.drop();
+      await fixture.close();
     }
   });
 }

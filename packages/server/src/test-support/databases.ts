@@ -17,8 +17,8 @@ export interface TestDatabase {
   name: 'sqlite' | 'postgres';
   /** A URL for a fresh, empty database (file or schema), for processes started by the test. */
   url: string;
-  /** Opens it, migrated. */
-  open(): Promise<Database>;
+  /** Opens it, migrated (`poolSize: 1`: one connection, for tests that count what the server does). */
+  open(options?: { poolSize?: number }): Promise<Database>;
   drop(): Promise<void>;
 }
 
@@ -34,8 +34,8 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
-async function openMigrated(url: string): Promise<Database> {
-  const database = openDatabase(url);
+async function openMigrated(url: string, options: { poolSize?: number } = {}): Promise<Database> {
+  const database = openDatabase(url, options);
   await migrate(database);
   return database;
 }
@@ -57,7 +57,7 @@ export async function sqliteDatabase(): Promise<TestDatabase> {
   return {
     name: 'sqlite',
     url,
-    open: () => openMigrated(url),
+    open: (options) => openMigrated(url, options),
     drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -70,7 +70,7 @@ export async function postgresDatabase(): Promise<TestDatabase | undefined> {
   return {
     name: 'postgres',
     url,
-    open: () => openMigrated(url),
+    open: (options) => openMigrated(url, options),
     drop: async () => void (await adminQuery(`drop schema if exists ${schema} cascade`)),
   };
 }

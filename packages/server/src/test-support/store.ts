@@ -14,8 +14,8 @@ export interface StoreFixture {
   close(): Promise<void>;
 }
 
-export async function openStore(target: TestDatabase): Promise<StoreFixture> {
-  const database = await target.open();
+export async function openStore(target: TestDatabase, options: { poolSize?: number } = {}): Promise<StoreFixture> {
+  const database = await target.open(options);
   const committed: StoredEvent[] = [];
   const store = createStore(database, {
     fileUrl: (account, key) => `http://files.test/files/${account}/${key}`,
