@@ -20,6 +20,10 @@ test('npm run bench -- --quick measures every system and writes its report', () 
     assert.match(ratios[1]!, /^[\d.]+$/, `${system} × BullMQ`);
     assert.match(ratios[2]!, system.startsWith('Protocol') ? /^[\d.]+$/ : /^—$/, `${system} × its bare loop`);
   }
+  // Round by round, every system's rate and CPU per delivery (one round in a smoke run).
+  const rounds = report.slice(report.indexOf('Each round:'));
+  assert.match(rounds, /^\| round \| L0 \| Bare SQLite loop \(no API\) \| Protocol \(SQLite\) \| .+ \| BullMQ \|$/m);
+  assert.match(rounds, /^\| 1 (\| [\d,]+\/s · [\d,]+ µs \(\d+%\) ){6}\|$/m, 'round 1 has a rate and CPU per delivery for each of the six systems');
   assert.match(report, /## Sending alone/);
   for (const sender of ['undici `Pool.request`', "Protocol's sender"]) {
     const row = report.split('\n').find((line) => line.startsWith(`| ${sender}`));

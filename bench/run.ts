@@ -259,6 +259,15 @@ for (const [name, runs] of rounds) {
   const middle = runs.find((r) => r.perSecond === s.median)!;
   print(`| ${name} | ${fmtSpread(s)} | ${ratio(name, 'L0')} | ${ratio(name, 'BullMQ')} | ${BARE_OF[name] ? ratio(name, BARE_OF[name]) : '—'} | ${name === 'L0' ? '—' : fmt(middle.changesPerSecond)} | ${fmt(middle.machine.usPerUnit)} µs (${fmt(middle.machine.busyPercent)}%) | ${cpuOf(middle.usage)} |`);
 }
+// Round by round as well: in an hour whose speed moves between rounds, the medians above can come
+// from different rounds, and a budget (the CPU per delivery a target needs against what was
+// spent) holds only within one round.
+print();
+print('Each round: deliveries/s, and the machine CPU per delivery (how busy):');
+print();
+print(`| round | ${[...rounds.keys()].join(' | ')} |`);
+print(`|---|${[...rounds.keys()].map(() => '---').join('|')}|`);
+for (let r = 0; r < RUNS; r++) print(`| ${r + 1} | ${[...rounds.values()].map((runs) => `${fmt(runs[r]!.perSecond)}/s · ${fmt(runs[r]!.machine.usPerUnit)} µs (${fmt(runs[r]!.machine.busyPercent)}%)`).join(' | ')} |`);
 measured.sqliteXL0 = ratios('Protocol (SQLite)', 'L0')?.median;
 measured.sqliteXBullmq = ratios('Protocol (SQLite)', 'BullMQ')?.median;
 measured.postgresXL0 = ratios('Protocol (PostgreSQL, 1 API + 2 workers)', 'L0')?.median;
