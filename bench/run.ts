@@ -262,12 +262,15 @@ for (const [name, runs] of rounds) {
 // Round by round as well: in an hour whose speed moves between rounds, the medians above can come
 // from different rounds, and a budget (the CPU per delivery a target needs against what was
 // spent) holds only within one round.
-print();
-print('Each round: deliveries/s, and the machine CPU per delivery (how busy):');
-print();
-print(`| round | ${[...rounds.keys()].join(' | ')} |`);
-print(`|---|${[...rounds.keys()].map(() => '---').join('|')}|`);
-for (let r = 0; r < RUNS; r++) print(`| ${r + 1} | ${[...rounds.values()].map((runs) => `${fmt(runs[r]!.perSecond)}/s · ${fmt(runs[r]!.machine.usPerUnit)} µs (${fmt(runs[r]!.machine.busyPercent)}%)`).join(' | ')} |`);
+if (rounds.size > 0) {
+  print();
+  print('Each round: deliveries/s, and the machine CPU per delivery (how busy):');
+  print();
+  print(`| round | ${[...rounds.keys()].join(' | ')} |`);
+  print(`|---|${[...rounds.keys()].map(() => '---').join('|')}|`);
+  const cell = (run: Throughput) => `${fmt(run.perSecond)}/s · ${fmt(run.machine.usPerUnit)} µs (${fmt(run.machine.busyPercent)}%)`;
+  for (let r = 0; r < RUNS; r++) print(`| ${r + 1} | ${[...rounds.values()].map((runs) => cell(runs[r]!)).join(' | ')} |`);
+}
 measured.sqliteXL0 = ratios('Protocol (SQLite)', 'L0')?.median;
 measured.sqliteXBullmq = ratios('Protocol (SQLite)', 'BullMQ')?.median;
 measured.postgresXL0 = ratios('Protocol (PostgreSQL, 1 API + 2 workers)', 'L0')?.median;
