@@ -66,3 +66,38 @@ test('stop waits for the run in progress, which can see it is stopping', async (
   await stopping;
   assert.equal(sawStopping, true);
 });
+
+test('a run longer than everyMs is not overlapped: the next starts everyMs after it ends', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const starts: number[] = [];
+    let elapsed = 0;
+    let release: (() => void) | undefined;
+    const advance = async (ms: number) => {
+      elapsed += ms;
+      mock.timers.tick(ms);
+      await settle();
+    };
+    const job = periodic(
+      async () => {
+        starts.push(elapsed);
+        if (starts.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+      { firstAfterMs: 10, everyMs: 100, onError: (error) => assert.fail(`the run failed: ${String(error)}`) },
+    );
+    job.start();
+    await advance(10);
+    assert.deepEqual(starts, [10]);
+    await advance(250);
+    assert.deepEqual(starts, [10], 'no second run while the first is in progress, however long it takes');
+    release!();
+    await settle();
+    await advance(99);
+    assert.deepEqual(starts, [10]);
+    await advance(1);
+    assert.deepEqual(starts, [10, 360], 'the next run everyMs after the first ended (at 260)');
+    await job.stop();
+  } finally {
+    mock.timers.reset();
+  }
+});
