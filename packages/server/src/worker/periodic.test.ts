@@ -7,44 +7,54 @@ import { periodic } from './periodic.js';
 /** Lets the job's promise chain (and the rescheduling after it) run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-test('the first run comes after firstAfterMs, each next everyMs after the last one ended; a failure is reported and the schedule goes on', async () => {
+/** Runs `body` with setTimeout mocked: `advance(ms)` moves the clock (`now`) and lets the job react. */
+async function withClock(body: (clock: { advance(ms: number): Promise<void>; readonly now: number }) => Promise<void>) {
   mock.timers.enable({ apis: ['setTimeout'] });
+  let now = 0;
   try {
+    await body({
+      async advance(ms) {
+        now += ms;
+        mock.timers.tick(ms);
+        await settle();
+      },
+      get now() {
+        return now;
+      },
+    });
+  } finally {
+    mock.timers.reset();
+  }
+}
+
+test('the first run comes after firstAfterMs, each next everyMs after the last one ended; a failure is reported and the schedule goes on', () =>
+  withClock(async (clock) => {
     const runs: number[] = [];
     const errors: unknown[] = [];
-    let elapsed = 0;
-    const advance = async (ms: number) => {
-      elapsed += ms;
-      mock.timers.tick(ms);
-      await settle();
-    };
     const job = periodic(
       async () => {
-        runs.push(elapsed);
+        runs.push(clock.now);
         if (runs.length === 2) throw new Error('second run failed');
       },
       { firstAfterMs: 10, everyMs: 100, onError: (error) => errors.push(error) },
     );
     job.start();
-    await advance(9);
+    await clock.advance(9);
     assert.deepEqual(runs, [], 'nothing before firstAfterMs');
-    await advance(1);
+    await clock.advance(1);
     assert.deepEqual(runs, [10]);
-    await advance(99);
+    await clock.advance(99);
     assert.deepEqual(runs, [10]);
-    await advance(1);
+    await clock.advance(1);
     assert.deepEqual(runs, [10, 110]);
     assert.equal((errors[0] as Error).message, 'second run failed');
-    await advance(100);
+    await clock.advance(100);
     assert.deepEqual(runs, [10, 110, 210], 'the failed run did not end the schedule');
     await job.stop();
-    await advance(1_000);
+    await clock.advance(1_000);
     assert.deepEqual(runs, [10, 110, 210], 'nothing after stop');
     assert.equal(job.stopping, true);
-  } finally {
-    mock.timers.reset();
-  }
-});
+  }));
 
 test('stop waits for the run in progress, which can see it is stopping', async () => {
   let release!: () => void;
@@ -67,37 +77,27 @@ test('stop waits for the run in progress, which can see it is stopping', async (
   assert.equal(sawStopping, true);
 });
 
-test('a run longer than everyMs is not overlapped: the next starts everyMs after it ends', async () => {
-  mock.timers.enable({ apis: ['setTimeout'] });
-  try {
+test('a run longer than everyMs is not overlapped: the next starts everyMs after it ends', () =>
+  withClock(async (clock) => {
     const starts: number[] = [];
-    let elapsed = 0;
     let release: (() => void) | undefined;
-    const advance = async (ms: number) => {
-      elapsed += ms;
-      mock.timers.tick(ms);
-      await settle();
-    };
     const job = periodic(
       async () => {
-        starts.push(elapsed);
+        starts.push(clock.now);
         if (starts.length === 1) await new Promise<void>((resolve) => (release = resolve));
       },
       { firstAfterMs: 10, everyMs: 100, onError: (error) => assert.fail(`the run failed: ${String(error)}`) },
     );
     job.start();
-    await advance(10);
+    await clock.advance(10);
     assert.deepEqual(starts, [10]);
-    await advance(250);
+    await clock.advance(250);
     assert.deepEqual(starts, [10], 'no second run while the first is in progress, however long it takes');
     release!();
     await settle();
-    await advance(99);
+    await clock.advance(99);
     assert.deepEqual(starts, [10]);
-    await advance(1);
+    await clock.advance(1);
     assert.deepEqual(starts, [10, 360], 'the next run everyMs after the first ended (at 260)');
     await job.stop();
-  } finally {
-    mock.timers.reset();
-  }
-});
+  }));
