@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { fmt, fmtSpread, latencySummary, now, rssMb, sleep, spread, type ProcessUsage } from './measure.js';
-import { backlogFigures, boundText, figure, judge, steadinessOf, type Anchors, type Measured } from './targets.js';
+import { backlogFigures, boundText, figure, judge, steadinessOf, verdictFigure, type Anchors, type Measured } from './targets.js';
 import { hookSecrets, KEY, measureThroughput, startBullmq, startHelper, startL0, startPostgresLoop, startProtocol, startReceiver, startSqliteLoop, type Running, type SystemOptions } from './systems.js';
 
 const quick = process.argv.includes('--quick');
@@ -371,8 +371,9 @@ print(`## Targets (the issue's), judged on this run's medians${quick ? ' (smoke 
 print();
 print('| target | bound | this run | verdict | the bare loop (the anchor) |');
 print('|---|---|---|---|---|');
-for (const { target, value, met, anchor } of verdicts) {
-  print(`| ${target.label} | ${boundText(target)} | ${figure(target, value)} | ${met ? 'met' : 'not met'} | ${anchor === undefined ? '—' : figure(target, anchor)} |`);
+for (const verdict of verdicts) {
+  const { target, met, anchor } = verdict;
+  print(`| ${target.label} | ${boundText(target)} | ${verdictFigure(verdict)} | ${met ? 'met' : 'not met'} | ${anchor === undefined ? '—' : figure(target, anchor)} |`);
 }
 
 receiver.kill();

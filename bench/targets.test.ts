@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backlogFigures, boundText, figure, judge, TARGETS } from './targets.js';
+import { backlogFigures, boundText, figure, judge, TARGETS, verdictFigure, type Measured } from './targets.js';
 
 test('each figure is judged against its bound, at the bound included or not as the issue words it', () => {
   const verdicts = judge({ sqliteXL0: 0.7, sqliteXBullmq: 2.49, sqliteP99At500: 15, sqliteP99At2000: 25.1, fanoutCommitMs: 500, fanoutCommitMsPostgres: 499, backlogRssMb: 299.9 });
@@ -45,6 +45,17 @@ test('figures carry their unit as the report shows them', () => {
   assert.equal(figure(target('sqliteXL0'), 0.5234), '0.52×');
   assert.equal(figure(target('ingest'), 2933.4), '2,933/s');
   assert.equal(figure(target('sqliteP99At500'), 5.24), '5.2 ms');
+});
+
+test('a verdict figure that would round onto the other side of its bound shows the decimals that tell', () => {
+  const shown = (measured: Measured) => judge(measured).map((v) => [verdictFigure(v), v.met]);
+  // 0.697 rounds to 0.70, which reads as meeting ≥ 0.7: the figure says 0.697 beside "not met".
+  assert.deepEqual(shown({ sqliteXL0: 0.697 }), [['0.697×', false]]);
+  assert.deepEqual(shown({ sqliteXL0: 0.6999 }), [['0.6999×', false]]);
+  // 499.6 ms rounds to 500, which reads as failing < 500; 15.04 ms to 15.0, which meets ≤ 15; 2,999.6/s to 3,000/s.
+  assert.deepEqual(shown({ fanoutCommitMs: 499.6, sqliteP99At500: 15.04, ingest: 2999.6 }), [['15.04 ms', false], ['2,999.6/s', false], ['499.6 ms', true]]);
+  // A figure whose rounding agrees with its verdict keeps the target's decimals.
+  assert.deepEqual(shown({ sqliteXL0: 0.7, postgresXL0: 0.3949, ingest: 2933.4 }), [['0.70×', true], ['0.39×', false], ['2,933/s', false]]);
 });
 
 test('several drains are judged on the most RSS any one reached, and on the medians of the rest', () => {
