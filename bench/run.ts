@@ -254,10 +254,12 @@ const ratio = (name: SystemName, other: SystemName) => {
   if (!r) return '—';
   return RUNS === 1 ? fmt(r.median, 2) : fmtSpread(r, 2);
 };
+/** A run's machine CPU per delivery, with how busy the two cores were: both tables show it so. */
+const machineCpu = (run: Throughput) => `${fmt(run.machine.usPerUnit)} µs (${fmt(run.machine.busyPercent)}%)`;
 for (const [name, runs] of rounds) {
   const s = spread(runs.map((r) => r.perSecond));
   const middle = runs.find((r) => r.perSecond === s.median)!;
-  print(`| ${name} | ${fmtSpread(s)} | ${ratio(name, 'L0')} | ${ratio(name, 'BullMQ')} | ${BARE_OF[name] ? ratio(name, BARE_OF[name]) : '—'} | ${name === 'L0' ? '—' : fmt(middle.changesPerSecond)} | ${fmt(middle.machine.usPerUnit)} µs (${fmt(middle.machine.busyPercent)}%) | ${cpuOf(middle.usage)} |`);
+  print(`| ${name} | ${fmtSpread(s)} | ${ratio(name, 'L0')} | ${ratio(name, 'BullMQ')} | ${BARE_OF[name] ? ratio(name, BARE_OF[name]) : '—'} | ${name === 'L0' ? '—' : fmt(middle.changesPerSecond)} | ${machineCpu(middle)} | ${cpuOf(middle.usage)} |`);
 }
 // Round by round as well: in an hour whose speed moves between rounds, the medians above can come
 // from different rounds, and a budget (the CPU per delivery a target needs against what was
@@ -268,8 +270,7 @@ if (rounds.size > 0) {
   print();
   print(`| round | ${[...rounds.keys()].join(' | ')} |`);
   print(`|---|${[...rounds.keys()].map(() => '---').join('|')}|`);
-  const cell = (run: Throughput) => `${fmt(run.perSecond)}/s · ${fmt(run.machine.usPerUnit)} µs (${fmt(run.machine.busyPercent)}%)`;
-  for (let r = 0; r < RUNS; r++) print(`| ${r + 1} | ${[...rounds.values()].map((runs) => cell(runs[r]!)).join(' | ')} |`);
+  for (let r = 0; r < RUNS; r++) print(`| ${r + 1} | ${[...rounds.values()].map((runs) => `${fmt(runs[r]!.perSecond)}/s · ${machineCpu(runs[r]!)}`).join(' | ')} |`);
 }
 measured.sqliteXL0 = ratios('Protocol (SQLite)', 'L0')?.median;
 measured.sqliteXBullmq = ratios('Protocol (SQLite)', 'BullMQ')?.median;
