@@ -83,9 +83,8 @@ for (const target of await testDatabases()) {
 // PostgreSQL's alone; its schema is made here and dropped by the engine.
 const postgres = await postgresDatabase();
 if (postgres) {
-  const target = postgres;
   test('a PostgreSQL worker analyzes the tables autovacuum leaves alone on its own, as they change', async () => {
-    const engine = await startEngine({}, { target, statistics: { firstAfterMs: 50, everyMs: 50 } });
+    const engine = await startEngine({}, { target: postgres, statistics: { firstAfterMs: 50, everyMs: 50 } });
     try {
       const { db } = engine.server.store.database;
       await sql`alter table contacts set (autovacuum_enabled = false)`.execute(db);
