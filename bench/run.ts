@@ -270,7 +270,8 @@ if (rounds.size > 0) {
   print();
   print(`| round | ${[...rounds.keys()].join(' | ')} |`);
   print(`|---|${[...rounds.keys()].map(() => '---').join('|')}|`);
-  for (let r = 0; r < RUNS; r++) print(`| ${r + 1} | ${[...rounds.values()].map((runs) => `${fmt(runs[r]!.perSecond)}/s · ${machineCpu(runs[r]!)}`).join(' | ')} |`);
+  const cell = (run: Throughput) => `${fmt(run.perSecond)}/s · ${machineCpu(run)}`;
+  for (let r = 0; r < RUNS; r++) print(`| ${r + 1} | ${[...rounds.values()].map((runs) => cell(runs[r]!)).join(' | ')} |`);
 }
 measured.sqliteXL0 = ratios('Protocol (SQLite)', 'L0')?.median;
 measured.sqliteXBullmq = ratios('Protocol (SQLite)', 'BullMQ')?.median;
