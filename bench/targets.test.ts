@@ -54,6 +54,10 @@ test('a verdict figure that would round onto the other side of its bound shows t
   assert.deepEqual(shown({ sqliteXL0: 0.6999 }), [['0.6999×', false]]);
   // 499.6 ms rounds to 500, which reads as failing < 500; 15.04 ms to 15.0, which meets ≤ 15; 2,999.6/s to 3,000/s.
   assert.deepEqual(shown({ fanoutCommitMs: 499.6, sqliteP99At500: 15.04, ingest: 2999.6 }), [['15.04 ms', false], ['2,999.6/s', false], ['499.6 ms', true]]);
+  // Rounded as the report rounds it: 0.695 is `0.69` to toFixed but `0.70` to the report.
+  assert.deepEqual(shown({ sqliteXL0: 0.695 }), [['0.695×', false]]);
+  // Closer to the bound than three more decimals tell: cut toward its own side, never onto the bound.
+  assert.deepEqual(shown({ sqliteXL0: 0.6999953, fanoutCommitMs: 499.9999 }), [['0.69999×', false], ['499.999 ms', true]]);
   // A figure whose rounding agrees with its verdict keeps the target's decimals.
   assert.deepEqual(shown({ sqliteXL0: 0.7, postgresXL0: 0.3949, ingest: 2933.4 }), [['0.70×', true], ['0.39×', false], ['2,933/s', false]]);
 });

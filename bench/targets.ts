@@ -104,12 +104,20 @@ export function figure(target: Target, n: number, digits = target.digits): strin
 
 /**
  * A verdict's figure, with as many more decimals as it takes to read as its verdict: a median of
- * 0.697 shown as `0.70×` beside `≥ 0.7×` and "not met" looked like a wrong verdict (T2016).
+ * 0.697 shown as `0.70×` beside `≥ 0.7×` and "not met" looked like a wrong verdict (T2016). The
+ * check reads the figure as `fmt` rounds it, not as `toFixed` would: the two differ (0.695 is
+ * `0.69` to one and `0.70` to the other). A value closer to its bound than the last decimal
+ * allowed is cut toward its own side of the bound, so that the figure cannot cross it.
  */
 export function verdictFigure({ target, value, met }: Pick<Verdict, 'target' | 'value' | 'met'>): string {
-  let digits = target.digits;
-  while (digits < target.digits + 3 && meets(target, Number(value.toFixed(digits))) !== met) digits++;
-  return figure(target, value, digits);
+  const most = target.digits + 3;
+  for (let digits = target.digits; digits <= most; digits++) {
+    if (meets(target, Number(fmt(value, digits).replaceAll(',', ''))) === met) return figure(target, value, digits);
+  }
+  const { bound } = target;
+  const scale = 10 ** most;
+  const cut = value < ('min' in bound ? bound.min : bound.max) ? Math.floor : Math.ceil;
+  return figure(target, cut(value * scale) / scale, most);
 }
 
 /** How a bound reads in the report: `≥ 0.7×`, `< 500 ms`. */
